@@ -151,6 +151,8 @@ class DataConfig:
     test_file: Optional[str] = None     # if None, test_fraction of train is held out
     text_column: str = "text"
     label_column: str = "label"
+    text_mode: Literal["line", "file"] = "line" # text files: one document per line, or per file
+    cache_dir: Optional[str] = None     # token cache; None = <run_dir>/.cache (shared by the runs there)
     valid_fraction: float = 0.1
     test_fraction: float = 0.0
     split_seed: int = 0                 # splits are deterministic given this seed
@@ -180,6 +182,7 @@ class TrainConfig:
     momentum: float = 0.9               # SGD only
     schedule: Literal["cosine", "linear", "constant"] = "cosine"
     warmup_steps: int = 0
+    min_lr_ratio: float = 0.1           # cosine/linear decay ends at lr * min_lr_ratio
     epochs: int = 1
     max_steps: Optional[int] = None     # optimizer steps; overrides epochs when set
     grad_accum: int = 1                 # micro-batches per step: global batch = batch_size * grad_accum * processes
@@ -192,6 +195,7 @@ class TrainConfig:
     compile: bool = False               # torch.compile the model
     seed: int = 0
     log_every: int = 10                 # steps between metrics.jsonl records
+    report_to: list[str] = field(default_factory=list) # Accelerate trackers, e.g. [tensorboard]
     def validate(self):
         _check(self.lr > 0, "lr", f"must be positive, got {self.lr}")
         _check(self.weight_decay >= 0, "weight_decay", f"must be >= 0, got {self.weight_decay}")
@@ -202,6 +206,7 @@ class TrainConfig:
         _check(self.max_steps is None or self.warmup_steps < self.max_steps, "warmup_steps",
                f"warmup ({self.warmup_steps} steps) must be shorter than the run (max_steps={self.max_steps})")
         _check(self.keep_last >= 1, "keep_last", f"must be at least 1, got {self.keep_last}")
+        _check(0 <= self.min_lr_ratio <= 1, "min_lr_ratio", f"must be in [0, 1], got {self.min_lr_ratio}")
         for k in ("eval_every", "save_every", "early_stopping_patience", "log_every"):
             v = getattr(self, k); _check(v is None or v >= 1, k, f"must be at least 1, got {v}")
 

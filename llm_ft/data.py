@@ -354,8 +354,9 @@ class LengthGroupedBatchSampler(torch.utils.data.Sampler):
     def __init__(self, lengths, batch_size:int, shuffle:bool=True, group_by_length:bool=True, seed:int=0,
                  bucket_batches:int=100, drop_last:bool=False):
         self.lengths, self.bs, self.shuffle, self.group = np.asarray(lengths), batch_size, shuffle, group_by_length
+        self.batch_size = batch_size                                             # Accelerate reads this name
         self.seed, self.bucket, self.drop_last = seed, bucket_batches * batch_size, drop_last
-        self.epoch, self.start = 0, 0
+        self.epoch, self.start, self.stop = 0, 0, None                           # stop: yield no batch at or after this index
     def batches(self, epoch:int)->list:
         "The batches (lists of indices) of `epoch`, a pure function of seed and epoch"
         n, rng = len(self.lengths), np.random.default_rng([self.seed, epoch])
@@ -368,13 +369,16 @@ class LengthGroupedBatchSampler(torch.utils.data.Sampler):
         if self.shuffle and self.group: out = [out[i] for i in rng.permutation(len(out))]
         return out
     def __iter__(self):
-        bs = self.batches(self.epoch)
-        for i in range(self.start, len(bs)):
+        bs, i = self.batches(self.epoch), self.start
+        while i < len(bs) and (self.stop is None or i < self.stop):               # `stop` may be lowered while iterating
             self.start = i + 1
             yield bs[i]
-        self.epoch, self.start = self.epoch + 1, 0
+            i += 1
+        if i >= len(bs): self.epoch, self.start = self.epoch + 1, 0
     def __len__(self): return len(self.batches(self.epoch)) if self.drop_last else math.ceil(len(self.lengths) / self.bs)
-    def set_epoch(self, epoch:int): self.epoch, self.start = epoch, 0
+    def set_epoch(self, epoch:int):
+        "Move to `epoch` (from its first batch); the current epoch keeps its position (Accelerate calls this on every iteration)"
+        if epoch != self.epoch: self.epoch, self.start = epoch, 0
     def state_dict(self)->dict: return {"epoch": self.epoch, "start": self.start}
     def load_state_dict(self, s:dict): self.epoch, self.start = s["epoch"], s["start"]
 
