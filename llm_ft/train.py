@@ -141,7 +141,9 @@ class ProgressBar(Callback):
     "tqdm progress over optimizer steps with loss and tokens/s"
     def __init__(self, disable:bool=False): self.disable, self.bar = disable, None
     def on_train_begin(self, state):
-        self.bar = tqdm(total=state.total_steps, initial=state.step, desc="train", disable=self.disable, dynamic_ncols=True)
+        import sys                                                              # in a log file, a line every 5 s, not every step
+        self.bar = tqdm(total=state.total_steps, initial=state.step, desc="train", disable=self.disable, dynamic_ncols=True,
+                        mininterval=0.1 if in_notebook() or sys.stderr.isatty() else 5.0)
     def on_step(self, state, record):
         self.bar.update(1); self.bar.set_postfix(loss=f"{record['loss']:.4f}", tok_s=f"{record['tokens_per_s']:,.0f}")
     def on_eval(self, state, metrics): self.bar.write(f"step {state.step}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
