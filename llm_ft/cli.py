@@ -11,7 +11,7 @@ from .core import LLMFTError
 from .config import RECIPES, load_config, config_yaml
 
 # %% auto 0
-__all__ = ['COMMANDS', 'config', 'make_parser', 'main']
+__all__ = ['COMMANDS', 'config', 'compare', 'make_parser', 'main']
 
 # %% ../nbs/11_cli.ipynb 5
 def config(recipe:str,        # the recipe: pretrain or finetune
@@ -24,7 +24,13 @@ def config(recipe:str,        # the recipe: pretrain or finetune
     print(config_yaml(cfg), end="")
     return cfg
 
-COMMANDS = {"config": config}
+def compare(*run_dirs:str): # llm_ft run directories to put side by side
+    "Tabulate the headline metrics of several runs (from their metrics.json and results.json)"
+    from llm_ft.evaluation import compare_runs
+    if not run_dirs: raise LLMFTError("no run directories given", fix="llm_ft compare runs/a runs/b")
+    print(compare_runs(run_dirs).to_string(float_format=lambda v: f"{v:.4f}"))
+
+COMMANDS = {"config": config, "compare": compare}
 
 # %% ../nbs/11_cli.ipynb 7
 _ARG_TYPES = {"int": int, "float": float, "str": str}
