@@ -10,8 +10,9 @@ import numpy as np
 import torch
 
 # %% auto 0
-__all__ = ['LLMFTError', 'seed_everything', 'get_device', 'atomic_write', 'atomic_dir', 'write_json', 'read_json', 'append_jsonl',
-           'read_jsonl', 'timestamp', 'make_run_dir']
+__all__ = ['KEY_ENV', 'KEY_FILE_ENV', 'LLMFTError', 'seed_everything', 'get_device', 'atomic_write', 'atomic_dir', 'write_json',
+           'read_json', 'append_jsonl', 'read_jsonl', 'new_encryption_key', 'encryption_key', 'is_encrypted',
+           'write_bytes', 'read_bytes', 'timestamp', 'make_run_dir']
 
 # %% ../nbs/00_core.ipynb 5
 class LLMFTError(Exception):
@@ -132,6 +133,52 @@ def read_jsonl(path:str|Path)->list:
     return out
 
 # %% ../nbs/00_core.ipynb 30
+KEY_ENV, KEY_FILE_ENV = "LLM_FT_ENCRYPTION_KEY", "LLM_FT_ENCRYPTION_KEY_FILE"
+_MAGIC = b"LLMFT-ENCRYPTED-1\n"
+
+def new_encryption_key()->str:
+    "A fresh random key (urlsafe base64, 32 bytes) for LLM_FT_ENCRYPTION_KEY"
+    from cryptography.fernet import Fernet
+    return Fernet.generate_key().decode()
+
+def encryption_key()->bytes|None:
+    "The at-rest key from LLM_FT_ENCRYPTION_KEY or the file named by LLM_FT_ENCRYPTION_KEY_FILE; None if neither is set"
+    key, path = os.environ.get(KEY_ENV), os.environ.get(KEY_FILE_ENV)
+    if not key and path:
+        try: key = Path(path).read_text().strip()
+        except OSError as e: raise LLMFTError(f"cannot read the key file: {e.strerror}", where=path) from None
+    if not key: return None
+    from cryptography.fernet import Fernet
+    try: Fernet(key.encode()); return key.encode()
+    except (ValueError, TypeError): raise LLMFTError("the encryption key is not a valid Fernet key (32 url-safe base64 bytes)",
+                                                     where=KEY_FILE_ENV if path and not os.environ.get(KEY_ENV) else KEY_ENV,
+                                                     fix="make one with llm_ft.core.new_encryption_key()") from None
+
+def is_encrypted(path:str|Path)->bool:
+    "Whether a file was written encrypted by llm_ft"
+    with open(path, "rb") as f: return f.read(len(_MAGIC)) == _MAGIC
+
+def write_bytes(path:str|Path, data:bytes, key:bytes=None)->Path:
+    "Atomically write `data`, encrypted when `key` is given"
+    if key:
+        from cryptography.fernet import Fernet
+        data = _MAGIC + Fernet(key).encrypt(data)
+    with atomic_write(path, "wb") as f: f.write(data)
+    return Path(path)
+
+def read_bytes(path:str|Path, key:bytes=None)->bytes:
+    "Read a file written by `write_bytes`, decrypting it if it is encrypted (key: argument or environment)"
+    data = Path(path).read_bytes()
+    if not data.startswith(_MAGIC): return data
+    key = key or encryption_key()
+    if not key: raise LLMFTError("this file is encrypted and no key is set", where=str(path),
+                                 fix=f"set {KEY_ENV} (or {KEY_FILE_ENV}) to the key it was written with")
+    from cryptography.fernet import Fernet, InvalidToken
+    try: return Fernet(key).decrypt(data[len(_MAGIC):])
+    except InvalidToken: raise LLMFTError("cannot decrypt: wrong key, or the file was modified after it was written",
+                                          where=str(path), fix="use the key the run was written with; a tampered file cannot be trusted") from None
+
+# %% ../nbs/00_core.ipynb 33
 def timestamp()->str:
     "Local time as a sortable, path-safe string, e.g. 2026-01-31_14-05-09"
     return time.strftime("%Y-%m-%d_%H-%M-%S")

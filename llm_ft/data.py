@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 import datasets
 from datasets import Dataset
-from .core import LLMFTError, atomic_write, write_json, read_json
+from .core import LLMFTError, atomic_write, write_json, read_json, encryption_key, is_encrypted, read_bytes, write_bytes
 from .tokenizer import tokenizer_fingerprint
 
 # %% auto 0
@@ -275,7 +275,8 @@ class TokenFile:
     @property
     def n_tokens(self)->int: return self.meta["n_tokens"]
     def array(self)->np.ndarray:
-        "The tokens as a read-only memory map"
+        "The tokens as a read-only memory map (decrypted into memory if the file is encrypted)"
+        if self.meta.get("encrypted"): return np.frombuffer(read_bytes(self.path), dtype=self.meta["dtype"])
         return np.memmap(self.path, dtype=self.meta["dtype"], mode="r", shape=(self.n_tokens,))
 
 def pack_tokens(texts:Iterable[str],        # documents (a list, or a Dataset column)
@@ -293,17 +294,25 @@ def pack_tokens(texts:Iterable[str],        # documents (a list, or a Dataset co
         key = h.hexdigest()[:24]
     cache_dir = Path(cache_dir)
     path, meta_path = cache_dir/f"tokens-{key}.bin", cache_dir/f"tokens-{key}.json"
-    if path.exists() and meta_path.exists(): return TokenFile(path, read_json(meta_path))
+    if path.exists() and meta_path.exists():
+        tf = TokenFile(path, read_json(meta_path))
+        if not tf.meta.get("encrypted") or encryption_key(): return tf
+        raise LLMFTError("the token cache is encrypted and no key is set", where=str(path),
+                         fix="set LLM_FT_ENCRYPTION_KEY to the key it was written with (or delete the cache to rebuild it)")
     dtype = np.uint16 if len(tokenizer) <= 2**16 else np.uint32
-    backend, eos, n = tokenizer.backend_tokenizer, tokenizer.eos_token_id, 0
-    with atomic_write(path, "wb") as f:
+    backend, eos, n, key_ = tokenizer.backend_tokenizer, tokenizer.eos_token_id, 0, encryption_key()
+    def chunks():
         for s in range(0, len(texts), batch_size):
             encs = backend.encode_batch_fast(texts[s:s+batch_size], add_special_tokens=False)
             ids = [np.asarray(e.ids + ([eos] if add_eos else []), dtype=dtype) for e in encs]
-            arr = np.concatenate(ids) if ids else np.zeros(0, dtype)
-            f.write(arr.tobytes()); n += len(arr)
+            yield np.concatenate(ids) if ids else np.zeros(0, dtype)
+    if key_:                                                                     # encrypted: one authenticated blob
+        arr = np.concatenate(list(chunks()) or [np.zeros(0, dtype)]); n = len(arr); write_bytes(path, arr.tobytes(), key_)
+    else:
+        with atomic_write(path, "wb") as f:
+            for arr in chunks(): f.write(arr.tobytes()); n += len(arr)
     meta = {"n_tokens": n, "dtype": np.dtype(dtype).name, "n_docs": len(texts), "vocab_size": len(tokenizer),
-            "tokenizer": tokenizer_fingerprint(tokenizer), "eos": add_eos}
+            "tokenizer": tokenizer_fingerprint(tokenizer), "eos": add_eos, "encrypted": bool(key_)}
     write_json(meta_path, meta)
     return TokenFile(path, meta)
 

@@ -12,8 +12,9 @@ from .core import LLMFTError, make_run_dir, seed_everything, timestamp, write_js
 from .config import PretrainConfig, save_config
 from .tokenizer import train_bpe_tokenizer, train_char_tokenizer, load_tokenizer
 from .model import load_model
-from .data import read_rows, pack_file, LMBlocks
+from .data import read_rows, pack_file, pack_tokens, LMBlocks
 from .train import make_accelerator, fit
+from .privacy import PIIReport, scrub_texts
 
 # %% auto 0
 __all__ = ['prepare_lm_data', 'pretrain']
@@ -34,14 +35,22 @@ def prepare_lm_data(cfg:PretrainConfig, run_dir:Path):
     "Tokenizer, training blocks and validation blocks for a pretraining run"
     if not cfg.data.train_file: raise LLMFTError("no training data", where="data.train_file", fix="set data.train_file=<text file>")
     read_kw = {"text_mode": cfg.data.text_mode}
-    texts_fn = lambda: read_rows(cfg.data.train_file, **read_kw)[cfg.data.text_column]
-    tok = _tokenizer_for(cfg, run_dir, texts_fn)
     cache = Path(cfg.data.cache_dir) if cfg.data.cache_dir else run_dir.parent/".cache"
     T = cfg.model.block_size
-    blocks = LMBlocks(pack_file(cfg.data.train_file, tok, cache, text_column=cfg.data.text_column, **read_kw), T)
+    if cfg.data.scrub_pii:                       # redact before the tokenizer, the token cache or the model see the text
+        report = PIIReport()
+        texts = {split: scrub_texts(read_rows(f, **read_kw)[cfg.data.text_column], report, split)
+                 for split, f in (("train", cfg.data.train_file), ("valid", cfg.data.valid_file)) if f}
+        report.save(run_dir/"pii_report.json")
+        tok = _tokenizer_for(cfg, run_dir, lambda: texts["train"])
+        tokens = lambda split: pack_tokens(texts[split], tok, cache)
+    else:
+        tok = _tokenizer_for(cfg, run_dir, lambda: read_rows(cfg.data.train_file, **read_kw)[cfg.data.text_column])
+        files = {"train": cfg.data.train_file, "valid": cfg.data.valid_file}
+        tokens = lambda split: pack_file(files[split], tok, cache, text_column=cfg.data.text_column, **read_kw)
+    blocks = LMBlocks(tokens("train"), T)
     if cfg.data.valid_file:
-        valid = LMBlocks(pack_file(cfg.data.valid_file, tok, cache, text_column=cfg.data.text_column, **read_kw), T)
-        train = blocks
+        valid, train = LMBlocks(tokens("valid"), T), blocks
     else:
         n_valid = max(1, round(len(blocks) * cfg.data.valid_fraction)) if cfg.data.valid_fraction > 0 else 0
         if n_valid >= len(blocks): raise LLMFTError(f"{len(blocks)} blocks of {T} tokens leave nothing to train on after the validation split",

@@ -14,15 +14,15 @@ from torch.utils.data import DataLoader
 from accelerate import Accelerator, DataLoaderConfiguration
 from accelerate.utils import GradientAccumulationPlugin, ProjectConfiguration
 from tqdm.auto import tqdm
-from .core import LLMFTError, atomic_dir, append_jsonl, write_json, read_json, read_jsonl
+from .core import LLMFTError, atomic_dir, append_jsonl, write_json, read_json, read_jsonl, encryption_key, is_encrypted, read_bytes, write_bytes
 from .config import TrainConfig
 from .data import LengthGroupedBatchSampler, Collator
 
 # %% auto 0
 __all__ = ['param_groups', 'make_optimizer', 'lr_lambda', 'make_scheduler', 'count_targets', 'default_loss', 'backward_window',
            'evaluate_lm', 'matmul_peak_flops', 'peak_memory_bytes', 'model_flops_per_token', 'Callback', 'ProgressBar',
-           'in_notebook', 'LivePlot', 'TrainState', 'latest_checkpoint', 'save_checkpoint', 'save_model',
-           'make_accelerator', 'fit']
+           'in_notebook', 'LivePlot', 'TrainState', 'latest_checkpoint', 'save_checkpoint', 'load_checkpoint',
+           'save_model', 'make_accelerator', 'fit']
 
 # %% ../nbs/05_train.ipynb 5
 def param_groups(model:torch.nn.Module, weight_decay:float)->list[dict]:
@@ -209,7 +209,11 @@ def save_checkpoint(accelerator:Accelerator, state:TrainState, run_dir:Path, kee
     quiet.setLevel(logging.ERROR)              # "Removed shared tensor lm_head.weight": expected for tied weights, re-tied on load
     try: accelerator.save_state(str(tmp))
     finally: quiet.setLevel(level)
+    accelerator.wait_for_everyone()
     if accelerator.is_main_process:
+        if key := encryption_key():                                            # weights, optimizer, RNG states: encrypted at rest
+            for p in tmp.iterdir():
+                if p.is_file(): write_bytes(p, p.read_bytes(), key)
         write_json(tmp/"trainer_state.json", asdict(state))
         with atomic_dir(final) as d:
             for p in tmp.iterdir(): shutil.move(str(p), d/p.name)
@@ -217,6 +221,17 @@ def save_checkpoint(accelerator:Accelerator, state:TrainState, run_dir:Path, kee
         cks = sorted((p for p in final.parent.glob("step-*") if p.is_dir()), key=lambda p: int(p.name.split("-")[1]))
         for old in cks[:-keep_last]: shutil.rmtree(old, ignore_errors=True)
     accelerator.wait_for_everyone()
+
+def load_checkpoint(accelerator:Accelerator, ck:Path)->TrainState:
+    "Restore model, optimizer, scheduler and RNG states from `ck` (decrypting if needed); return its TrainState"
+    import tempfile
+    if any(is_encrypted(p) for p in ck.iterdir() if p.is_file()):
+        with tempfile.TemporaryDirectory(dir=ck.parent, prefix=".decrypted-") as t:
+            for p in ck.iterdir():
+                if p.is_file(): (Path(t)/p.name).write_bytes(read_bytes(p))
+            accelerator.load_state(t)
+    else: accelerator.load_state(str(ck))
+    return TrainState(**read_json(ck/"trainer_state.json"))
 
 def save_model(accelerator:Accelerator, model, path:Path, tokenizer=None):
     "Atomically save the unwrapped model (and tokenizer) as a Hugging Face directory"
@@ -284,7 +299,7 @@ def fit(model,                          # a (Hugging Face) model; every paramete
     if cfg.compile: model = torch.compile(model)
     state = TrainState(total_steps=total)
     if resume and (ck := latest_checkpoint(run_dir)) is not None:
-        acc.load_state(str(ck)); state = TrainState(**read_json(ck/"trainer_state.json"))
+        state = load_checkpoint(acc, ck)
         acc.print(f"resumed from {ck.parent.name}/{ck.name} of {run_dir.name} (step {state.step})")
     if acc.is_main_process and cfg.report_to: acc.init_trackers(run_dir.name)
     callbacks = callbacks if callbacks is not None else [ProgressBar(disable=not acc.is_local_main_process)]
