@@ -151,6 +151,8 @@ class DataConfig:
     test_file: Optional[str] = None     # if None, test_fraction of train is held out
     text_column: str = "text"
     label_column: str = "label"
+    columns: Optional[list[str]] = None # column names for CSV/TSV files without a header row
+    dedupe: bool = True                 # drop duplicate rows of the training file before splitting
     text_mode: Literal["line", "file"] = "line" # text files: one document per line, or per file
     cache_dir: Optional[str] = None     # token cache; None = <run_dir>/.cache (shared by the runs there)
     valid_fraction: float = 0.1
@@ -228,9 +230,21 @@ class FinetuneConfig:
     name: Optional[str] = None
     resume: bool = False
     metric_for_best: str = "f1_macro"   # validation metric that picks best/ and drives early stopping
+    loss: Literal["ce", "focal"] = "ce" # classification loss
+    focal_gamma: float = 2.0            # focal loss: how much to down-weight easy examples
+    class_weights: Optional[Literal["balanced", "inv_sqrt"]] = None # re-weight classes by their counts
+    label_smoothing: float = 0.0
+    oversample: bool = False            # repeat minority-class rows until classes are balanced
+    tune_threshold: bool = False        # binary: pick the decision threshold that maximises validation F1
+    prompt_template: str = "{source}\n" # generation: the prompt, from the row's columns
+    target_template: str = "{target}"   # generation: what the model learns to produce (<eos> is appended)
+    max_new_tokens: int = 64            # generation: length limit when evaluating by generating
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=lambda: TrainConfig(lr=5e-5, epochs=3))
+    def validate(self):
+        _check(0 <= self.label_smoothing < 1, "label_smoothing", f"must be in [0, 1), got {self.label_smoothing}")
+        _check(self.max_new_tokens >= 1, "max_new_tokens", f"must be at least 1, got {self.max_new_tokens}")
 
 RECIPES = {"pretrain": PretrainConfig, "finetune": FinetuneConfig}
 
@@ -242,6 +256,12 @@ def _parse_override(s:str)->tuple[list[str], object]:
     try: val = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError: val = raw
     return key.strip().split("."), val
+
+def _raw_if_text(hint, parsed, raw:str):
+    "For text fields keep the override as typed (`{src}` is a template, not a YAML mapping) unless it is quoted or null"
+    text = hint is str or (_is_union(hint) and str in get_args(hint))
+    if not text or raw.strip()[:1] in ("'", '"') or parsed is None: return parsed
+    return raw
 
 def apply_overrides(cfg, # a config dataclass instance
                     overrides:list[str]=()): # e.g. ["train.lr=1e-3", "data.batch_size=32"]
@@ -255,7 +275,7 @@ def apply_overrides(cfg, # a config dataclass instance
             where = ".".join(path[:i+1])
             if k not in names:
                 raise LLMFTError(f"unknown key {k!r}", where=where, fix=_suggest(k, names))
-            if i == len(path) - 1: node[k] = val
+            if i == len(path) - 1: node[k] = _raw_if_text(get_type_hints(cls)[k], val, s.split("=", 1)[1])
             else:
                 cls = get_type_hints(cls)[k]
                 if not is_dataclass(cls): raise LLMFTError(f"{'.'.join(path[:i+1])} is a value, not a section", where=s)

@@ -17,10 +17,10 @@ from .train import make_accelerator, fit
 from .privacy import PIIReport, scrub_texts
 
 # %% auto 0
-__all__ = ['prepare_lm_data', 'pretrain']
+__all__ = ['tokenizer_for_run', 'prepare_lm_data', 'pretrain']
 
 # %% ../nbs/06_pretrain.ipynb 5
-def _tokenizer_for(cfg:PretrainConfig, run_dir:Path, texts_fn):
+def tokenizer_for_run(cfg, run_dir:Path, texts_fn):
     "The run's tokenizer: saved one (resume), checkpoint's, given path, char-level or a new BPE"
     saved = run_dir/"tokenizer"
     if (saved/"tokenizer.json").exists(): return load_tokenizer(saved)
@@ -42,10 +42,10 @@ def prepare_lm_data(cfg:PretrainConfig, run_dir:Path):
         texts = {split: scrub_texts(read_rows(f, **read_kw)[cfg.data.text_column], report, split)
                  for split, f in (("train", cfg.data.train_file), ("valid", cfg.data.valid_file)) if f}
         report.save(run_dir/"pii_report.json")
-        tok = _tokenizer_for(cfg, run_dir, lambda: texts["train"])
+        tok = tokenizer_for_run(cfg, run_dir, lambda: texts["train"])
         tokens = lambda split: pack_tokens(texts[split], tok, cache)
     else:
-        tok = _tokenizer_for(cfg, run_dir, lambda: read_rows(cfg.data.train_file, **read_kw)[cfg.data.text_column])
+        tok = tokenizer_for_run(cfg, run_dir, lambda: read_rows(cfg.data.train_file, **read_kw)[cfg.data.text_column])
         files = {"train": cfg.data.train_file, "valid": cfg.data.valid_file}
         tokens = lambda split: pack_file(files[split], tok, cache, text_column=cfg.data.text_column, **read_kw)
     blocks = LMBlocks(tokens("train"), T)
