@@ -10,14 +10,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
-from accelerate.utils import broadcast_object_list
-from .core import LLMFTError, make_run_dir, seed_everything, timestamp, write_json, read_json
-from .config import FinetuneConfig, save_config
+from .core import LLMFTError, write_json, read_json
+from .config import FinetuneConfig
 from .data import (read_rows, validate_rows, check_label_coverage, dedupe, leakage, split_dataset, tokenize_classification,
                          tokenize_sft, prepare_qa_features, postprocess_qa, class_weights, oversample, focal_loss, Collator, LabelMap)
 from .model import load_model
-from .train import make_accelerator, fit, evaluate_lm
-from .pretrain import tokenizer_for_run
+from .train import fit
+from .pretrain import start_run, tokenizer_for_run
 from .privacy import PIIReport, scrub_texts
 from .metrics import ClassificationAccumulator, squad_metrics
 from .evaluation import evaluate_model, generation_report, predict_classification
@@ -121,13 +120,7 @@ def predict_qa(model, examples, features, pad_token_id:int, batch_size:int=32)->
 def finetune(cfg:FinetuneConfig,        # task, model, data and training settings
              callbacks:list=None)->Path: # training callbacks (default: progress bar)
     "Fully fine-tune a model for cfg.task; evaluate on the test split; return the run directory"
-    name = cfg.name or broadcast_object_list([timestamp()])[0]
-    run_dir = Path(cfg.run_dir)/name
-    acc = make_accelerator(cfg.train, run_dir)
-    seed_everything(cfg.train.seed)
-    if acc.is_main_process:
-        make_run_dir(cfg.run_dir, name, exist_ok=cfg.resume); save_config(cfg, run_dir/"config.yaml")
-    acc.wait_for_everyone()
+    acc, run_dir = start_run(cfg)
     d, task, t0 = cfg.data, cfg.task, time.perf_counter()
     with acc.main_process_first():
         if task == "classification":

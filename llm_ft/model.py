@@ -471,18 +471,20 @@ from llm_ft.model import GPTConfig, GPTForCausalLM
 kw, B, T, steps = json.loads(sys.argv[1])
 torch.manual_seed(0)
 ids = torch.randint(0, kw["vocab_size"], (B, T))
-warm = GPTForCausalLM(GPTConfig(**{**kw, "n_layer": 1, "n_embd": kw["n_head"] * 8, "vocab_size": 64}))
+warm = GPTForCausalLM(GPTConfig(**{**{k: v for k, v in kw.items() if k != "checkpointing"}, "n_layer": 1, "n_embd": kw["n_head"] * 8, "vocab_size": 64}))
 wopt = torch.optim.AdamW(warm.parameters()); x = ids[:1] % 64      # load PyTorch's kernels (code pages, thread pools) first
 warm(x, labels=x).loss.backward(); wopt.step(); del warm, wopt
 base = rss("VmRSS:")
+ckpt = kw.pop("checkpointing", False)
 model = GPTForCausalLM(GPTConfig(**kw))
+if ckpt: model.gradient_checkpointing_enable()
 opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
 for _ in range(steps):
     model(ids, labels=ids).loss.backward(); opt.step(); opt.zero_grad(set_to_none=True)
 print(json.dumps({"peak_bytes": rss("VmHWM:") - base}))
 """
 
-def measure_training_memory(config_kwargs:dict, # GPTConfig arguments
+def measure_training_memory(config_kwargs:dict, # GPTConfig arguments (plus checkpointing=True for activation checkpointing)
                             batch_size:int, seq_len:int, steps:int=2)->int:
     "Peak resident memory growth (bytes) of `steps` fp32 AdamW steps, measured in a fresh process (Linux)"
     import json, subprocess, sys

@@ -17,7 +17,7 @@ from .train import make_accelerator, fit
 from .privacy import PIIReport, scrub_texts
 
 # %% auto 0
-__all__ = ['tokenizer_for_run', 'prepare_lm_data', 'pretrain']
+__all__ = ['tokenizer_for_run', 'prepare_lm_data', 'start_run', 'pretrain']
 
 # %% ../nbs/06_pretrain.ipynb 5
 def tokenizer_for_run(cfg, run_dir:Path, texts_fn):
@@ -58,18 +58,27 @@ def prepare_lm_data(cfg:PretrainConfig, run_dir:Path):
         train, valid = Subset(blocks, range(len(blocks) - n_valid)), (Subset(blocks, range(len(blocks) - n_valid, len(blocks))) if n_valid else None)
     return tok, train, valid
 
+def start_run(cfg)->tuple:
+    "The Accelerator, seeds, and the run directory with its config.yaml, for a recipe config; every process agrees"
+    from accelerate.utils import broadcast_object_list
+    acc = make_accelerator(cfg.train, cfg.run_dir)                                  # the process group, before anything is shared
+    name = cfg.name or broadcast_object_list([timestamp()])[0]                    # one name for all processes
+    run_dir = Path(cfg.run_dir)/name
+    acc.project_configuration.project_dir, acc.project_configuration.logging_dir = str(run_dir), str(run_dir/"logs")
+    if run_dir.is_dir() and any(run_dir.iterdir()) and not cfg.resume:            # checked by every process, before any writes
+        raise LLMFTError("run directory already exists and is not empty", where=str(run_dir),
+                         fix="choose another name, or resume it (resume=true / --resume)")
+    acc.wait_for_everyone()
+    seed_everything(cfg.train.seed)
+    if acc.is_main_process:
+        make_run_dir(cfg.run_dir, name, exist_ok=True); save_config(cfg, run_dir/"config.yaml")
+    acc.wait_for_everyone()
+    return acc, run_dir
+
 def pretrain(cfg:PretrainConfig,       # the run's configuration
              callbacks:list=None)->Path: # training callbacks (default: progress bar)
     "Pretrain (or continue pretraining) a causal LM; return the run directory"
-    from accelerate.utils import broadcast_object_list
-    name = cfg.name or broadcast_object_list([timestamp()])[0]                    # one name for all processes
-    run_dir = Path(cfg.run_dir)/name
-    acc = make_accelerator(cfg.train, run_dir)
-    seed_everything(cfg.train.seed)
-    if acc.is_main_process:
-        make_run_dir(cfg.run_dir, run_dir.name, exist_ok=cfg.resume)
-        save_config(cfg, run_dir/"config.yaml")
-    acc.wait_for_everyone()
+    acc, run_dir = start_run(cfg)
     with acc.main_process_first(): tok, train, valid = prepare_lm_data(cfg, run_dir)
     if cfg.model.name_or_path: model = load_model(cfg.model, "causal_lm")
     else: model = load_model(cfg.model, "causal_lm", vocab_size=len(tok), pad_token_id=tok.pad_token_id,
