@@ -144,7 +144,8 @@ def evaluate_model(model_or_dir,                  # a model, a HF model director
     if out is not None:
         figs = {"confusion_matrix": plot_confusion_matrix(m["confusion_matrix"], label_names),
                 "roc_pr": plot_roc_pr(y, P, label_names), "calibration": plot_calibration(y, P)}
-        if run_dir and (run_dir/"metrics.jsonl").exists(): figs["training_curves"] = plot_training_curves(run_dir)
+        log = next((p for p in (run_dir, out, run_dir and run_dir.parent) if p is not None and (p/"metrics.jsonl").exists()), None)
+        if log is not None: figs["training_curves"] = plot_training_curves(log)   # the run's log, also when given its best/
         for k, f in figs.items(): _save(f, out/"plots"/f"{k}.png")
         write_json(out/"metrics.json", m)
         conf_wrong = np.argsort(-(P.max(1) * (pred != y)))[:5]
