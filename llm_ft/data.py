@@ -289,7 +289,7 @@ def pack_tokens(texts:Iterable[str],        # documents (a list, or a Dataset co
     texts = texts if isinstance(texts, list) else list(texts)
     if add_eos and tokenizer.eos_token_id is None: raise LLMFTError("the tokenizer has no eos token to separate documents")
     if key is None:
-        h = hashlib.sha256(f"v{_TOKEN_FILE_VERSION}|{tokenizer_fingerprint(tokenizer)}|{add_eos}|".encode())
+        h = hashlib.sha256(f"v{_TOKEN_FILE_VERSION}|{tokenizer_fingerprint(tokenizer)}|{add_eos}|enc={bool(encryption_key())}|".encode())
         for t in texts: h.update(t.encode("utf-8", "surrogatepass")); h.update(b"\x00")
         key = h.hexdigest()[:24]
     cache_dir = Path(cache_dir)
@@ -335,7 +335,7 @@ def pack_file(path:str|Path, tokenizer, cache_dir:str|Path, text_column:str="tex
     "`pack_tokens` for the `text_column` of a data file, cached on the file's bytes (warm runs skip parsing)"
     path = Path(path)
     if not path.is_file(): return pack_tokens(read_rows(path, **read_kw)[text_column], tokenizer, cache_dir, add_eos=add_eos)
-    h = hashlib.sha256(f"v{_TOKEN_FILE_VERSION}|file|{tokenizer_fingerprint(tokenizer)}|{add_eos}|{text_column}|"
+    h = hashlib.sha256(f"v{_TOKEN_FILE_VERSION}|file|{tokenizer_fingerprint(tokenizer)}|{add_eos}|enc={bool(encryption_key())}|{text_column}|"
                        f"{sorted(read_kw.items())}|".encode())
     with open(path, "rb") as f:
         while chunk := f.read(1 << 22): h.update(chunk)
