@@ -174,7 +174,7 @@ def finetune(cfg:FinetuneConfig,        # task, model, data and training setting
                                max_length=d.max_length, title=f"{run_dir.name}: test split")
             if cfg.tune_threshold and len(labels) == 2 and splits["valid"] is not None:
                 bm = load_model(best, "classification")
-                va = predict_classification(bm, enc(splits["valid"]).remove_columns(["length"]), tok.pad_token_id)
+                va = predict_classification(bm, valid, tok.pad_token_id)
                 te = predict_classification(bm, enc(splits["test"]).remove_columns(["length"]), tok.pad_token_id)
                 t = best_threshold(va.references, va.probabilities)
                 from llm_ft.metrics import classification_metrics
