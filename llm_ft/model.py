@@ -16,7 +16,7 @@ from transformers import initialization as init
 from transformers.cache_utils import Cache, DynamicCache
 from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.modeling_outputs import BaseModelOutputWithPast, CausalLMOutputWithPast, SequenceClassifierOutput
-from .core import LLMFTError
+from .core import LLMFTError, resolve_model_path
 from .config import ModelConfig
 
 # %% auto 0
@@ -344,7 +344,7 @@ TASK_CLASSES = {"causal_lm": AutoModelForCausalLM, "classification": AutoModelFo
 
 def model_dir(path:str|Path)->Path:
     "The Hugging Face model directory inside `path`: `path` itself, or a run dir's best/ or final/"
-    path = Path(path)
+    path = Path(resolve_model_path(path))
     if (path/"config.json").is_file(): return path
     for sub in ("best", "final"):
         if (path/sub/"config.json").is_file(): return path/sub
@@ -372,6 +372,7 @@ def load_model(name_or_path,                 # GPTConfig, ModelConfig, HF model 
         try: model = auto.from_config(cfg)
         except ValueError as e: raise LLMFTError(f"our GPT has no {task} head", fix="use causal_lm or classification") from e
     else:
+        name_or_path = resolve_model_path(name_or_path)
         p = Path(name_or_path)
         local = p.exists() or os.sep in str(name_or_path) or str(name_or_path).startswith(".")
         src = model_dir(p) if local else str(name_or_path)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Iterable
 from tokenizers import Tokenizer, Regex, decoders, models, pre_tokenizers, trainers
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
-from .core import LLMFTError
+from .core import LLMFTError, resolve_model_path
 
 # %% auto 0
 __all__ = ['SPECIAL_TOKENS', 'train_bpe_tokenizer', 'train_char_tokenizer', 'ensure_pad_token', 'load_tokenizer',
@@ -66,6 +66,7 @@ def ensure_pad_token(tok):
 def load_tokenizer(name_or_path:str|Path, # a tokenizer/model directory, a run directory, or a hub name
                    trust_remote_code:bool=False)->PreTrainedTokenizerFast:
     "Load a Hugging Face tokenizer, offline for paths; a pad token is guaranteed"
+    name_or_path = resolve_model_path(name_or_path)
     p = Path(name_or_path)
     if p.is_dir() and not any((p/f).exists() for f in ("tokenizer.json", "tokenizer_config.json", "vocab.txt")):
         for sub in ("best", "final", "tokenizer"):
