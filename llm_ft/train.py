@@ -146,7 +146,10 @@ class ProgressBar(Callback):
                         mininterval=0.1 if in_notebook() or sys.stderr.isatty() else 5.0)
     def on_step(self, state, record):
         self.bar.update(1); self.bar.set_postfix(loss=f"{record['loss']:.4f}", tok_s=f"{record['tokens_per_s']:,.0f}")
-    def on_eval(self, state, metrics): self.bar.write(f"step {state.step}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+    HEADLINE = ("loss", "perplexity", "accuracy", "f1_macro", "roc_auc", "pr_auc")   # the rest is in metrics.jsonl
+    def on_eval(self, state, metrics):
+        shown = {k: v for k, v in metrics.items() if k in self.HEADLINE} or metrics
+        self.bar.write(f"step {state.step}: " + ", ".join(f"{k} {v:.4f}" for k, v in shown.items()))
     def on_train_end(self, state): self.bar.close()
 
 def in_notebook()->bool:

@@ -8,7 +8,7 @@ The text form is a sequence of cells, each opened by a marker line: `# %%` for c
 scratch copy. `--run` executes the notebook with execnb (the engine `nbdev_test` uses) from the
 notebook's folder so that short outputs (a table, a plot) are stored; run `nbdev_clean` afterwards.
 """
-import argparse, json, os, sys
+import argparse, re, json, os, sys
 from pathlib import Path
 
 CODE, MD = "# %%", "# %% [md]"
@@ -58,7 +58,8 @@ def run_nb(nb, path):
     try:
         os.chdir(Path(path).parent)
         obj = dict2nb(nb)
-        CaptureShell().run_all(obj, exc_stop=True)
+        skip = lambda c: c.cell_type == "code" and re.search(r"^#\|\s*eval:\s*false", c.source, re.M) is not None  # as nbdev_test
+        CaptureShell().run_all(obj, exc_stop=True, preproc=skip)
         return nb2dict(obj)
     finally: os.chdir(cwd)
 
