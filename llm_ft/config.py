@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_config.ipynb 2
 from __future__ import annotations
-import dataclasses, difflib, types, typing
+import dataclasses, difflib, importlib.util, types, typing
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Literal, Optional, Union, get_args, get_origin, get_type_hints
@@ -12,8 +12,9 @@ import yaml
 from .core import LLMFTError, atomic_write
 
 # %% auto 0
-__all__ = ['RECIPES', 'from_dict', 'to_dict', 'ModelConfig', 'DataConfig', 'TrainConfig', 'PretrainConfig', 'FinetuneConfig',
-           'apply_overrides', 'load_config', 'config_yaml', 'save_config']
+__all__ = ['RECIPES', 'CONFIG_DIR', 'from_dict', 'to_dict', 'ModelConfig', 'DataConfig', 'TrainConfig', 'PretrainConfig',
+           'FinetuneConfig', 'apply_overrides', 'shipped_configs', 'config_path', 'load_config', 'config_yaml',
+           'save_config']
 
 # %% ../nbs/01_config.ipynb 6
 def _tname(tp)->str:
@@ -163,6 +164,7 @@ class DataConfig:
     max_length: int = 128               # truncate longer examples (tokens)
     batch_size: int = 16                # per process and per micro-batch
     group_by_length: bool = True        # batch similar lengths together: less padding, same randomness across batches
+    max_train_rows: Optional[int] = None # fine-tuning: train on a random subset of this many rows (learning curves, quick trials)
     skip_invalid: bool = False          # drop bad rows (and report them) instead of stopping at the first
     scrub_pii: bool = False             # redact personal data before tokenization
     def validate(self):
@@ -173,6 +175,7 @@ class DataConfig:
         _check(self.batch_size >= 1, "batch_size", f"must be at least 1, got {self.batch_size}")
         _check(self.max_length >= 1, "max_length", f"must be at least 1, got {self.max_length}")
         _check(self.vocab_size >= 16, "vocab_size", f"must be at least 16, got {self.vocab_size}")
+        _check(self.max_train_rows is None or self.max_train_rows >= 1, "max_train_rows", f"must be at least 1, got {self.max_train_rows}")
 
 @dataclass
 class TrainConfig:
@@ -283,19 +286,38 @@ def apply_overrides(cfg, # a config dataclass instance
     return from_dict(type(cfg), d)
 
 # %% ../nbs/01_config.ipynb 20
+CONFIG_DIR = Path(importlib.util.find_spec("llm_ft").origin).parent/"configs"   # package data
+
+def shipped_configs()->dict:
+    "The configs shipped with llm_ft: {name: path}"
+    return {p.stem: p for p in sorted(CONFIG_DIR.glob("*.yaml"))}
+
+def config_path(name_or_path:str|Path)->Path:
+    "A YAML file's path: an existing file, or the name of a shipped config"
+    p = Path(name_or_path)
+    if p.is_file(): return p
+    shipped = shipped_configs()
+    if len(p.parts) == 1 and p.name.removesuffix(".yaml") in shipped: return shipped[p.name.removesuffix(".yaml")]
+    near = difflib.get_close_matches(p.name.removesuffix(".yaml"), list(shipped), n=1)
+    raise LLMFTError("config file not found", where=str(name_or_path),
+                     fix=f"did you mean {near[0]!r}?" if near else f"give a YAML file or a shipped config: {', '.join(shipped)}")
+
 def load_config(cls,                   # the config class, e.g. FinetuneConfig
-                path:str|Path=None,    # a YAML file; None starts from the defaults
+                path:str|Path=None,    # a YAML file or a shipped config's name; None starts from the defaults
                 overrides:list[str]=()): # dotted overrides applied after the file
     "Read a YAML config file into `cls`, then apply `overrides`"
     d = {}
     if path is not None:
-        path = Path(path)
-        if not path.is_file(): raise LLMFTError("config file not found", where=str(path))
+        path = config_path(path)
         try: d = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as e:
             m = getattr(e, "problem_mark", None)
             where = f"{path}, line {m.line+1}, column {m.column+1}" if m else str(path)
             raise LLMFTError(f"invalid YAML: {getattr(e, 'problem', e)}", where=where) from None
+        if not isinstance(d, dict): raise LLMFTError(f"expected a mapping of config keys, got {type(d).__name__}", where=str(path))
+        recipe, want = d.pop("recipe", None), next((k for k, v in RECIPES.items() if v is cls), None)
+        if recipe is not None and recipe != want:
+            raise LLMFTError(f"this is a {recipe!r} config, not a {want!r} one", where=str(path), fix=f"run it with `llm_ft {recipe}`")
         try: cfg = from_dict(cls, d)
         except LLMFTError as e: raise LLMFTError(e.what, where=f"{path}: {e.where}" if e.where else str(path), fix=e.fix) from None
     else: cfg = from_dict(cls, d)
