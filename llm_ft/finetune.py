@@ -10,7 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
-from .core import LLMFTError, write_json, read_json
+from .core import LLMFTError, write_json, read_json, atomic_write
 from .config import FinetuneConfig
 from .data import (read_rows, validate_rows, check_label_coverage, dedupe, leakage, split_dataset, tokenize_classification,
                          tokenize_sft, prepare_qa_features, postprocess_qa, class_weights, oversample, focal_loss, Collator, LabelMap)
@@ -18,11 +18,12 @@ from .model import load_model
 from .train import fit
 from .pretrain import start_run, tokenizer_for_run
 from .privacy import PIIReport, scrub_texts
-from .metrics import ClassificationAccumulator, squad_metrics
+from .metrics import ClassificationAccumulator, squad_metrics, normalize_answer
 from .evaluation import evaluate_model, generation_report, predict_classification
 
 # %% auto 0
-__all__ = ['classification_loss', 'classification_evaluate', 'best_threshold', 'generate_texts', 'predict_qa', 'finetune']
+__all__ = ['classification_loss', 'classification_evaluate', 'best_threshold', 'generate_texts', 'predict_qa', 'task_columns',
+           'read_task_file', 'evaluate_task', 'finetune']
 
 # %% ../nbs/07_finetune.ipynb 5
 def _template_fields(*templates)->list[str]:
@@ -39,6 +40,9 @@ def _splits(cfg:FinetuneConfig, text_cols:list, label_col:str=None, stratify:boo
     parts = split_dataset(train, 0 if d.valid_file else d.valid_fraction, 0 if d.test_file else d.test_fraction, d.split_seed,
                           "label_id" if stratify else None)
     out = {"train": parts["train"], "valid": parts.get("valid"), "test": parts.get("test")}
+    if d.max_train_rows and d.max_train_rows < len(out["train"]):
+        out["train"] = out["train"].shuffle(seed=d.split_seed).select(range(d.max_train_rows))
+        notes["max_train_rows"] = d.max_train_rows
     for split, f in (("valid", d.valid_file), ("test", d.test_file)):
         if f: out[split], _, r = validate_rows(read(f), text_cols, label_col, labels, d.skip_invalid, source=str(f)); notes[f"{split}_file"] = str(r)
     if labels: check_label_coverage(out["train"], labels, where=f"{d.train_file} (training split)")
@@ -85,9 +89,12 @@ def best_threshold(references, probabilities)->float:
 
 # %% ../nbs/07_finetune.ipynb 9
 @torch.no_grad()
-def generate_texts(model, tokenizer, prompts:list[str], max_new_tokens:int=64, batch_size:int=16, num_beams:int=1)->list[str]:
-    "Greedy (or beam) continuations of `prompts`, batched with left padding"
+def generate_texts(model, tokenizer, prompts:list[str], max_new_tokens:int=64, batch_size:int=16, num_beams:int=1,
+                   temperature:float=0.0, top_k:int=None, seed:int=None)->list[str]:
+    "Greedy (or beam) continuations of `prompts`, batched with left padding; temperature > 0 samples instead"
     model.eval(); out = []
+    if seed is not None: torch.manual_seed(seed)
+    sample = dict(do_sample=True, temperature=temperature, top_k=top_k or 0) if temperature > 0 else dict(do_sample=False)
     n_pos = getattr(model.config, "n_positions", None) or getattr(model.config, "max_position_embeddings", None)
     dev = next(model.parameters()).device
     for s in range(0, len(prompts), batch_size):
@@ -98,7 +105,7 @@ def generate_texts(model, tokenizer, prompts:list[str], max_new_tokens:int=64, b
             i = int(lens.argmax())
             raise LLMFTError(f"prompt {s + i + 1} is {int(lens[i])} tokens; with max_new_tokens={max_new_tokens} it exceeds the "
                              f"model's context of {n_pos}", fix="shorten the prompt, lower max_new_tokens, or truncate inputs (data.max_length)")
-        gen = model.generate(**{k: v.to(dev) for k, v in enc.items()}, max_new_tokens=max_new_tokens, do_sample=False, num_beams=num_beams,
+        gen = model.generate(**{k: v.to(dev) for k, v in enc.items()}, max_new_tokens=max_new_tokens, num_beams=num_beams, **sample,
                              pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
         out += [t.strip() for t in tokenizer.batch_decode(gen[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)]
     return out
@@ -117,22 +124,63 @@ def predict_qa(model, examples, features, pad_token_id:int, batch_size:int=32)->
     return postprocess_qa(examples, features, S, E)
 
 # %% ../nbs/07_finetune.ipynb 13
+def task_columns(cfg:FinetuneConfig)->tuple[list, str|None]:
+    "The input columns and the label column (None for generation and QA) that cfg.task reads"
+    if cfg.task == "classification": return [cfg.data.text_column], cfg.data.label_column
+    if cfg.task == "generation": return _template_fields(cfg.prompt_template, cfg.target_template), None
+    if cfg.task == "extractive_qa": return ["question", "context"], None
+    raise LLMFTError(f"unknown task {cfg.task!r}", fix="classification, generation or extractive_qa")
+
+def read_task_file(cfg:FinetuneConfig, path:str|Path, labels:LabelMap=None):
+    "Rows of `path` validated for cfg.task (labels encoded with `labels`, whose classes they must not exceed)"
+    d = cfg.data; cols, label_col = task_columns(cfg)
+    ds, _, rep = validate_rows(read_rows(path, columns=d.columns, text_mode=d.text_mode), cols, label_col, labels,
+                               d.skip_invalid, source=str(path))
+    return ds
+
+def _qa_report(ex, preds:dict, m:dict, out_dir:Path, n_worst:int=5):
+    "report.md for extractive QA: the scores and the first misses"
+    miss = [r for r in ex if normalize_answer(preds[r["id"]]) not in {normalize_answer(a) for a in r["answers"]["text"]}][:n_worst]
+    lines = ["# Extractive QA", "", f"{len(ex):,} questions: **exact match {m['exact_match']:.1f}, F1 {m['f1']:.1f}**.", ""]
+    if miss: lines += ["## First misses", "", "| question | predicted | answers |", "|---|---|---|"] + [
+        f"| {r['question'][:80]} | {preds[r['id']][:60]} | {' / '.join(dict.fromkeys(r['answers']['text']))[:60]} |" for r in miss]
+    with atomic_write(out_dir/"report.md") as f: f.write("\n".join(lines) + "\n")
+
+def evaluate_task(model_path,                # a fine-tuned model: run dir, its best/ or final/, or a HF model dir
+                  cfg:FinetuneConfig,        # task, columns, templates and max_length (a run's config.yaml)
+                  data,                      # validated rows (`read_task_file`), e.g. the test split
+                  out_dir:str|Path,          # where metrics.json and report.md (and plots) go
+                  label_names:list=None,     # classification: class names (default: the model's id2label)
+                  title:str=None)->dict:
+    "Score a fine-tuned model on `data` for cfg.task; write metrics.json and report.md; return the metrics"
+    from llm_ft.tokenizer import load_tokenizer
+    from llm_ft.model import model_dir
+    d, out_dir = cfg.data, Path(out_dir)
+    if cfg.task == "classification":
+        return evaluate_model(model_path, data, text_column=d.text_column, label_names=label_names, out_dir=out_dir,
+                              max_length=d.max_length, title=title)
+    tok = load_tokenizer(model_dir(model_path))
+    if cfg.task == "generation":
+        model, rows = load_model(model_path, "causal_lm"), data.to_list()
+        prompts = [cfg.prompt_template.format(**r) for r in rows]
+        return generation_report(prompts, generate_texts(model, tok, prompts, cfg.max_new_tokens),
+                                 [cfg.target_template.format(**r) for r in rows], out_dir=out_dir)
+    task_columns(cfg)                                                                 # unknown tasks stop here
+    model = load_model(model_path, "extractive_qa")
+    preds = predict_qa(model, data, prepare_qa_features(data, tok, d.max_length, stride=d.max_length // 4, train=False), tok.pad_token_id)
+    m = squad_metrics([preds[i] for i in data["id"]], [a["text"] for a in data["answers"]])
+    write_json(out_dir/"metrics.json", m); _qa_report(data, preds, m, out_dir)
+    return m
+
+# %% ../nbs/07_finetune.ipynb 15
 def finetune(cfg:FinetuneConfig,        # task, model, data and training settings
              callbacks:list=None)->Path: # training callbacks (default: progress bar)
     "Fully fine-tune a model for cfg.task; evaluate on the test split; return the run directory"
     acc, run_dir = start_run(cfg)
     d, task, t0 = cfg.data, cfg.task, time.perf_counter()
     with acc.main_process_first():
-        if task == "classification":
-            splits, labels, notes = _splits(cfg, [d.text_column], d.label_column, stratify=True)
-            cols = [d.text_column]
-        elif task == "generation":
-            cols = _template_fields(cfg.prompt_template, cfg.target_template)
-            splits, labels, notes = _splits(cfg, cols)
-        elif task == "extractive_qa":
-            cols = ["question", "context"]
-            splits, labels, notes = _splits(cfg, cols)
-        else: raise LLMFTError(f"unknown task {task!r}")
+        cols, label_col = task_columns(cfg)
+        splits, labels, notes = _splits(cfg, cols, label_col, stratify=label_col is not None)
         if d.scrub_pii: _scrub(splits, cols, run_dir)
         tok = tokenizer_for_run(cfg, run_dir, lambda: [" ".join(r[c] for c in cols) for r in splits["train"]])
     if acc.is_main_process: write_json(run_dir/"data.json", notes)
@@ -169,9 +217,8 @@ def finetune(cfg:FinetuneConfig,        # task, model, data and training setting
                "parameters": sum(p.numel() for p in model.parameters())}
     if acc.is_main_process and splits["test"] is not None:
         best = run_dir/("best" if (run_dir/"best").exists() else "final")
+        m = evaluate_task(best, cfg, splits["test"], run_dir, labels.names if labels else None, title=f"{run_dir.name}: test split")
         if task == "classification":
-            m = evaluate_model(best, splits["test"], text_column=d.text_column, label_names=labels.names, out_dir=run_dir,
-                               max_length=d.max_length, title=f"{run_dir.name}: test split")
             if cfg.tune_threshold and len(labels) == 2 and splits["valid"] is not None:
                 bm = load_model(best, "classification")
                 va = predict_classification(bm, valid, tok.pad_token_id)
@@ -182,15 +229,6 @@ def finetune(cfg:FinetuneConfig,        # task, model, data and training setting
                 m.update({"threshold": t, "f1_macro_at_threshold": mt["f1_macro"], "accuracy_at_threshold": mt["accuracy"],
                           "positive_f1_at_threshold": mt["per_class"][labels.names[1]]["f1"]})
                 write_json(run_dir/"metrics.json", m)
-        elif task == "generation":
-            bm = load_model(best, "causal_lm"); rows = splits["test"].to_list()
-            prompts = [cfg.prompt_template.format(**r) for r in rows]
-            m = generation_report(prompts, generate_texts(bm, tok, prompts, cfg.max_new_tokens),
-                                  [cfg.target_template.format(**r) for r in rows], out_dir=run_dir)
-        else:
-            bm = load_model(best, "extractive_qa"); ex = splits["test"]
-            preds = predict_qa(bm, ex, prepare_qa_features(ex, tok, d.max_length, stride=d.max_length // 4, train=False), tok.pad_token_id)
-            m = squad_metrics([preds[i] for i in ex["id"]], [a["text"] for a in ex["answers"]]); write_json(run_dir/"metrics.json", m)
         results["test"] = {k: v for k, v in m.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     if acc.is_main_process: write_json(run_dir/"results.json", results)
     acc.wait_for_everyone()

@@ -35,10 +35,11 @@ def classify(texts:list[str], model_or_dir, tokenizer=None, max_length:int=256, 
                                batch_size).probabilities
     return [{"label": names[int(p.argmax())], "probabilities": {n: float(v) for n, v in zip(names, p)}} for p in P]
 
-def generate(prompts:list[str], model_or_dir, tokenizer=None, max_new_tokens:int=64, batch_size:int=16, num_beams:int=1)->list[str]:
-    "Greedy (or beam) continuations of the prompts, batched with left padding"
+def generate(prompts:list[str], model_or_dir, tokenizer=None, max_new_tokens:int=64, batch_size:int=16, num_beams:int=1,
+             temperature:float=0.0, top_k:int=None, seed:int=None)->list[str]:
+    "Greedy (or beam) continuations of the prompts, batched with left padding; temperature > 0 samples (top_k, seed)"
     model, tok = _resolve(model_or_dir, "causal_lm", tokenizer)
-    return generate_texts(model, tok, list(prompts), max_new_tokens, batch_size, num_beams)
+    return generate_texts(model, tok, list(prompts), max_new_tokens, batch_size, num_beams, temperature, top_k, seed)
 
 def answer(question:str, context:str, model_or_dir, tokenizer=None, max_length:int=384)->str:
     "The span of `context` that answers `question` (extractive QA)"
@@ -47,7 +48,7 @@ def answer(question:str, context:str, model_or_dir, tokenizer=None, max_length:i
     feats = prepare_qa_features(ex, tok, max_length, stride=max_length // 4, train=False)
     return predict_qa(model, ex, feats, tok.pad_token_id)["q"]
 
-# %% ../nbs/10_inference.ipynb 10
+# %% ../nbs/10_inference.ipynb 12
 def predict_file(path:str|Path,                 # input CSV/TSV/JSONL
                  model_or_dir,                  # run dir, HF model dir, or a model (with tokenizer=)
                  out_path:str|Path,             # .csv or .jsonl
