@@ -4,14 +4,18 @@
 
 # %% ../nbs/11_cli.ipynb 2
 from __future__ import annotations
-import argparse, inspect, sys, traceback
+import argparse, inspect, os, shutil, string, sys, time, traceback
+from pathlib import Path
+from types import SimpleNamespace
+import yaml
 from fastcore.docments import docments
 import llm_ft
-from .core import LLMFTError
-from .config import RECIPES, load_config, config_yaml
+from .core import LLMFTError, read_json, atomic_write
+from .config import RECIPES, PretrainConfig, FinetuneConfig, load_config, config_yaml, config_path
 
 # %% auto 0
-__all__ = ['COMMANDS', 'config', 'compare', 'make_parser', 'main']
+__all__ = ['COMMANDS', 'config', 'compare', 'pretrain', 'finetune', 'evaluate', 'predict', 'generate', 'plan', 'quickstart',
+           'make_parser', 'main']
 
 # %% ../nbs/11_cli.ipynb 5
 def config(recipe:str,        # the recipe: pretrain or finetune
@@ -30,9 +34,229 @@ def compare(*run_dirs:str): # llm_ft run directories to put side by side
     if not run_dirs: raise LLMFTError("no run directories given", fix="llm_ft compare runs/a runs/b")
     print(compare_runs(run_dirs).to_string(float_format=lambda v: f"{v:.4f}"))
 
-COMMANDS = {"config": config, "compare": compare}
-
 # %% ../nbs/11_cli.ipynb 7
+def _main_process()->bool:
+    from accelerate import PartialState
+    return PartialState().is_main_process
+
+def _fmt(v)->str: return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+def pretrain(config:str=None,       # a YAML file or the name of a shipped config (e.g. shakespeare_char)
+             *overrides:str,        # key.sub=value overrides, applied after the file
+             resume:bool=False)->Path: # continue the named run from its latest complete checkpoint
+    "Pretrain (or continue pretraining) a causal language model; print where the run is"
+    from llm_ft.pretrain import pretrain as _pretrain
+    cfg = load_config(PretrainConfig, config, list(overrides) + (["resume=true"] if resume else []))
+    run = _pretrain(cfg)
+    if _main_process():
+        r = read_json(run/"results.json")
+        print(f"run: {run}\n{r['steps']} steps, {r['tokens']:,} tokens in {r['train_seconds']} s; "
+              f"validation loss {_fmt(r['eval_loss'])}, perplexity {_fmt(r['eval_perplexity'])}")
+    return run
+
+_HEADLINE = {"classification": ("accuracy", "f1_macro", "roc_auc", "pr_auc"), "generation": ("bleu", "chrf", "exact_match"),
+             "extractive_qa": ("exact_match", "f1")}
+
+def finetune(config:str=None,       # a YAML file or the name of a shipped config (e.g. sst2_minilm)
+             *overrides:str,        # key.sub=value overrides, applied after the file
+             resume:bool=False)->Path: # continue the named run from its latest complete checkpoint
+    "Fully fine-tune a model (classification, generation or extractive QA); print the test metrics"
+    from llm_ft.finetune import finetune as _finetune
+    cfg = load_config(FinetuneConfig, config, list(overrides) + (["resume=true"] if resume else []))
+    run = _finetune(cfg)
+    if _main_process():
+        r = read_json(run/"results.json"); t = r.get("test", {})
+        print(f"run: {run}\n{r['steps']} steps in {r['train_seconds']} s, all {r['trainable_parameters']:,} parameters trained")
+        if t: print("test: " + ", ".join(f"{k} {_fmt(t[k])}" for k in _HEADLINE[cfg.task] if t.get(k) is not None) +
+                    f"\nreport: {run/'report.md'}")
+        else: print("no test split (set data.test_file or data.test_fraction to get test metrics)")
+    return run
+
+# %% ../nbs/11_cli.ipynb 9
+def _run_config(model:str, overrides:list)->tuple[FinetuneConfig, Path|None, str|None]:
+    "The fine-tuning config of the run `model` belongs to (or the defaults) with `overrides`; its run dir; its recipe"
+    from llm_ft.model import model_dir
+    mdir = model_dir(model)                                                        # checks the model exists
+    for d in dict.fromkeys((Path(model), mdir.parent)):
+        f = d/"config.yaml"
+        if f.is_file():
+            raw = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
+            if "task" not in raw: return load_config(FinetuneConfig, None, ["task=generation", *overrides]), d, "pretrain"
+            return load_config(FinetuneConfig, f, overrides), d, "finetune"
+    return load_config(FinetuneConfig, None, overrides), None, None
+
+def evaluate(model:str,             # run dir, its best/ or final/, a HF model dir, or a packaged model's name
+             *overrides:str,        # key.sub=value changes to the run's config, e.g. data.text_column=sentence
+             data:str=None,         # file to score (default: the run's data.test_file)
+             out_dir:str=None)->dict: # where metrics.json, report.md and plots go (default: <run>/eval/<file name>)
+    "Score a model on a labeled file for its task: metrics, report.md and plots"
+    from llm_ft.data import LabelMap
+    from llm_ft.finetune import evaluate_task, read_task_file
+    cfg, run, _ = _run_config(model, list(overrides))
+    data = data or cfg.data.test_file
+    if not data: raise LLMFTError("no data to evaluate on", fix="pass --data <file> (CSV/TSV/JSONL with the task's columns)")
+    labels = None
+    if cfg.task == "classification":
+        if run is not None and (run/"labels.json").is_file(): labels = LabelMap.load(run/"labels.json")
+        else:
+            from llm_ft.model import load_model
+            c = load_model(model, "classification").config; labels = LabelMap([c.id2label[i] for i in range(c.num_labels)])
+    ds = read_task_file(cfg, data, labels)
+    out = Path(out_dir) if out_dir else (run or Path("."))/"eval"/Path(data).stem
+    m = evaluate_task(model, cfg, ds, out, labels.names if labels else None, title=f"{Path(model).name} on {Path(data).name}")
+    print(f"{cfg.task} on {data} ({len(ds):,} rows): " +
+          ", ".join(f"{k} {_fmt(m[k])}" for k in _HEADLINE[cfg.task] if m.get(k) is not None) + f"\nreport: {out/'report.md'}")
+    return m
+
+def predict(model:str,              # run dir, its best/ or final/, a HF model dir, or a packaged model's name
+            input:str,              # CSV/TSV/JSONL file to predict
+            output:str,             # where to write it (.csv, .tsv or .jsonl) with a prediction column added
+            *overrides:str,         # key.sub=value changes to the run's config, e.g. data.text_column=review
+            max_new_tokens:int=None)->Path: # generation: length limit (default: the run's max_new_tokens)
+    "Predict every row of a file; write the rows back with a prediction (and class probabilities)"
+    from llm_ft.inference import predict_file
+    cfg, _, _ = _run_config(model, list(overrides))
+    task = cfg.task
+    out = predict_file(input, model, output, task=task, text_column=cfg.data.text_column, prompt_template=cfg.prompt_template,
+                       columns=cfg.data.columns, max_new_tokens=max_new_tokens or cfg.max_new_tokens)
+    print(f"wrote {out} ({task} predictions for every row of {input})")
+    return out
+
+def generate(model:str,             # a pretraining or generation run dir, or a HF causal-LM dir
+             *prompts:str,          # prompts to continue
+             max_new_tokens:int=None, # tokens to generate per prompt (default: a generation run's max_new_tokens, else 64)
+             temperature:float=0.0, # 0: greedy; above 0: sample from softmax(logits / temperature)
+             top_k:int=None,        # sample among the k most likely tokens only
+             num_beams:int=1,       # beam search width (greedy when 1)
+             seed:int=None,         # make sampling repeatable
+             template:bool=True)->list: # wrap each prompt in a generation run's prompt_template
+    "Continue prompts with a causal LM (a translation run applies its prompt template)"
+    from llm_ft.inference import generate as _generate
+    if not prompts: raise LLMFTError("no prompts given", fix='llm_ft generate runs/x "Once upon a time"')
+    cfg, _, recipe = _run_config(model, [])
+    fields = {f for _, f, _, _ in string.Formatter().parse(cfg.prompt_template) if f}
+    if template and recipe == "finetune" and cfg.task == "generation" and len(fields) == 1:   # e.g. "{source} =>"
+        inputs = [cfg.prompt_template.format(**{next(iter(fields)): p}) for p in prompts]
+    else: inputs = list(prompts)
+    outs = _generate(inputs, model, max_new_tokens=max_new_tokens or cfg.max_new_tokens, num_beams=num_beams, temperature=temperature, top_k=top_k, seed=seed)
+    for p, o in zip(prompts, outs): print(f"> {p}\n{o}\n")
+    return outs
+
+# %% ../nbs/11_cli.ipynb 11
+def _memory_gb()->float|None:
+    "Memory available for training: the first GPU's, else this machine's RAM"
+    import torch
+    if torch.cuda.is_available(): return round(torch.cuda.get_device_properties(0).total_memory / 2**30, 1)
+    try: return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (ValueError, OSError, AttributeError): return None
+
+def _model_shape(model:str):
+    "The planner's view of a model directory: layers, width, heads, vocabulary, parameters (counted without allocating)"
+    import torch
+    from transformers import AutoConfig, AutoModel
+    from llm_ft.model import GPTConfig, model_dir
+    c = AutoConfig.from_pretrained(model_dir(model), local_files_only=True)
+    if isinstance(c, GPTConfig): return c
+    get = lambda *names: next((getattr(c, n) for n in names if getattr(c, n, None) is not None), None)
+    with torch.device("meta"): n = sum(p.numel() for p in AutoModel.from_config(c).parameters())
+    return SimpleNamespace(n_layer=get("n_layer", "num_hidden_layers"), n_embd=get("n_embd", "hidden_size", "d_model"),
+                           n_head=get("n_head", "num_attention_heads"), vocab_size=c.vocab_size, num_parameters=n,
+                           n_positions=get("n_positions", "max_position_embeddings"))
+
+def plan(*overrides:str,            # model.n_layer=24 model.n_embd=1024 data.vocab_size=50257 ... (a new GPT's shape)
+         model:str=None,            # a model dir, run dir or packaged model's name instead of a new GPT
+         config:str=None,           # a YAML file or shipped config: its model, batch size and length
+         batch_size:int=None,       # sequences per micro-batch (default: the config's data.batch_size)
+         seq_len:int=None,          # tokens per sequence (default: data.max_length for fine-tuning, else the context)
+         optimizer:str="adamw",     # adamw, adam, sgd (momentum) or sgd_plain
+         precision:str="fp32",      # fp32, bf16-mixed, fp16-mixed or bf16
+         optimizer_state:str="fp32", # fp32, bf16 or 8bit moments
+         optimizer_in_backward:bool=False, # step each parameter as soon as its gradient is ready
+         gradient_checkpointing:bool=None, # recompute activations in backward (default: the config's setting)
+         budget_gb:float=None):     # memory to fit in (default: this machine's GPU or RAM)
+    "Estimate the memory of full-parameter training and say whether it fits"
+    from llm_ft.model import gpt_config, plan_memory, count_params
+    from llm_ft.model import GPTConfig
+    if config is not None:
+        raw = yaml.safe_load(config_path(config).read_text(encoding="utf-8")) or {}
+        cls = RECIPES[raw.get("recipe") or ("finetune" if "task" in raw else "pretrain")]
+    else: cls = PretrainConfig
+    cfg = load_config(cls, config, list(overrides))
+    model = model or cfg.model.name_or_path
+    shape = _model_shape(model) if model else gpt_config(cfg.model, cfg.data.vocab_size)
+    n_pos = getattr(shape, "n_positions", None)
+    T = seq_len or (cfg.data.max_length if cls is FinetuneConfig else cfg.model.block_size)
+    if n_pos and T > n_pos: raise LLMFTError(f"seq_len {T} exceeds the model's context of {n_pos}", fix=f"--seq_len {n_pos} or less")
+    B = batch_size or cfg.data.batch_size
+    ckpt = cfg.model.gradient_checkpointing if gradient_checkpointing is None else gradient_checkpointing
+    p = plan_memory(shape, B, T, optimizer, precision, optimizer_state, optimizer_in_backward, ckpt,
+                    budget_gb=budget_gb if budget_gb is not None else _memory_gb())
+    N = p.params
+    print(f"full fine-tuning of {model or 'a new GPT'} ({N / 1e6:,.1f}M parameters, {shape.n_layer} layers x {shape.n_embd}) "
+          f"with {optimizer} ({optimizer_state} state), {precision}, batch {B} x {T}{', checkpointing' if ckpt else ''}:")
+    print(p)
+    return p
+
+# %% ../nbs/11_cli.ipynb 13
+def quickstart(out_dir:str="runs/quickstart",  # where the sample data, the three runs and report.md go
+               pretrain_steps:int=400,          # pretraining optimizer steps (~30 s on 2 CPU cores)
+               epochs:int=20,                   # fine-tuning epochs over the labeled reviews
+               seed:int=0,                      # data, initialisation and batch order
+               overwrite:bool=False)->dict:     # replace an existing out_dir
+    "Pretrain a tiny GPT on sample text, fine-tune it and a random-init twin for sentiment, and compare them"
+    from llm_ft.sample_data import write_sample_data, seen_adjectives
+    from llm_ft.pretrain import pretrain as _pretrain
+    from llm_ft.finetune import finetune as _finetune
+    from llm_ft.inference import classify
+    from llm_ft.data import read_rows
+    out, t0 = Path(out_dir), time.perf_counter()
+    if out.exists() and any(out.iterdir()):
+        if not overwrite: raise LLMFTError("output folder already exists", where=str(out), fix="pass --overwrite, or choose another --out_dir")
+        shutil.rmtree(out)
+    paths = write_sample_data(out/"data", seed=seed)
+    print(f"sample data: {out/'data'}\n[1/3] pretraining a tiny GPT on 2,000 unlabeled reviews", flush=True)
+    pre = _pretrain(load_config(PretrainConfig, "sample_pretrain", [
+        f"run_dir={out}", "name=pretrain", f"data.train_file={paths['corpus']}", f"train.max_steps={pretrain_steps}",
+        f"train.eval_every={pretrain_steps}", f"train.seed={seed}"]))
+    runs = {}
+    for i, (name, init) in enumerate((("pretrained", pre), ("scratch", None)), 2):
+        print(f"[{i}/3] fine-tuning for sentiment {'from the pretrained GPT' if init else 'from random init (same shape)'}", flush=True)
+        runs[name] = _finetune(load_config(FinetuneConfig, "sample_sentiment", [
+            f"run_dir={out}", f"name=finetune_{name}", f"model.name_or_path={init or 'null'}", f"data.train_file={paths['sentiment_train']}",
+            f"data.test_file={paths['sentiment_test']}", f"data.tokenizer={pre/'tokenizer'}", f"train.epochs={epochs}", f"train.seed={seed}"]))
+    test = read_rows(paths["sentiment_test"]).to_list()
+    seen = set(sum(seen_adjectives(), []))
+    unseen = [r for r in test if r["text"].split()[-2] not in seen]           # "the plot was (not) <adjective> ."
+    rows = {}
+    for name, run in runs.items():
+        t = read_json(run/"results.json")["test"]
+        pred = classify([r["text"] for r in unseen], run)
+        rows[name] = {"accuracy": t["accuracy"], "f1_macro": t["f1_macro"], "roc_auc": t["roc_auc"],
+                      "unseen_accuracy": sum(p["label"] == r["label"] for p, r in zip(pred, unseen)) / len(unseen)}
+    pr = read_json(pre/"results.json")
+    heads = ("accuracy", "macro-F1", "ROC-AUC", "unseen adjectives")
+    label = {"pretrained": "pretrained GPT -> sentiment", "scratch": "random init -> sentiment"}
+    table = [f"{'':<30}" + "".join(f"{h:>19}" for h in heads)] + [
+        f"{label[n]:<30}" + "".join(f"{v:>19.4f}" for v in r.values()) for n, r in rows.items()]
+    md = ["# llm_ft quickstart", "",
+          f"Pretrained a GPT of {read_json(pre/'best'/'config.json')['n_layer']} layers on 2,000 unlabeled sample reviews "
+          f"({pr['steps']} steps, validation perplexity {pr['eval_perplexity']:.3f}), then fully fine-tuned it, and the same shape "
+          f"from random initialisation, on the labeled reviews; tested on {len(test)} reviews, {len(unseen)} of them with "
+          "adjectives the labeled data never showed.", "",
+          "| | " + " | ".join(heads) + " |", "|---|" + "---:|" * len(heads)] + [
+          f"| {label[n]} | " + " | ".join(f"{v:.4f}" for v in r.values()) + " |" for n, r in rows.items()] + ["",
+          f"Total time {time.perf_counter() - t0:.0f} s. Runs: [pretrain](pretrain/), "
+          "[pretrained -> sentiment](finetune_pretrained/report.md), [random init -> sentiment](finetune_scratch/report.md).", "",
+          "| pretrained GPT | random init |", "|---|---|"] + [
+          f"| ![](finetune_pretrained/plots/{k}.png) | ![](finetune_scratch/plots/{k}.png) |" for k in ("roc_pr", "training_curves")]
+    with atomic_write(out/"report.md") as f: f.write("\n".join(md) + "\n")
+    print("\n" + "\n".join(table) + f"\n\nreport: {out/'report.md'} ({time.perf_counter() - t0:.0f} s)")
+    return rows
+
+COMMANDS = {"quickstart": quickstart, "pretrain": pretrain, "finetune": finetune, "evaluate": evaluate, "predict": predict,
+            "generate": generate, "plan": plan, "compare": compare, "config": config}
+
+# %% ../nbs/11_cli.ipynb 15
 _ARG_TYPES = {"int": int, "float": float, "str": str}
 
 def _add_command(sub, fn):
@@ -58,11 +282,18 @@ def make_parser()->argparse.ArgumentParser:
     for fn in COMMANDS.values(): _add_command(sub, fn)
     return p
 
-# %% ../nbs/11_cli.ipynb 9
+# %% ../nbs/11_cli.ipynb 17
+def _quiet_libraries():
+    "Hide per-call progress bars and load reports of datasets/transformers: llm_ft prints its own progress"
+    import datasets
+    from transformers.utils import logging as hf_logging
+    datasets.disable_progress_bars(); hf_logging.disable_progress_bar(); hf_logging.set_verbosity_error()
+
 def main(argv:list[str]=None)->int:
     "Run the `llm_ft` command line; return the exit status"
     parser = make_parser()
     args, extra = parser.parse_known_args(argv)
+    if not args.debug: _quiet_libraries()
     fn, pos, kw = args._fn, [], {}
     params = inspect.signature(fn).parameters
     takes_overrides = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params.values())
