@@ -90,7 +90,7 @@ def sst2_pretrain(data, out, quick):
     res = {}
     for name, init in (("pretrained", pre), ("random", None)):
         run, wall = run_ft("sst2_gpt_finetune", out, f"sst2_{name}", [f"model.name_or_path={init or 'null'}", f"data.train_file={tr}",
-                           f"data.valid_file={dev}", f"data.test_file={dev}", f"data.tokenizer={pre/'tokenizer'}"], ["train.epochs=1"], quick)
+                           f"data.test_file={dev}", f"data.tokenizer={pre/'tokenizer'}"], ["train.epochs=1"], quick)
         res[name] = {"accuracy": read_json(run/"metrics.json")["accuracy"], "wall_s": wall}
     sub = read_rows(tr).to_list(); random.Random(0).shuffle(sub); sub = sub[:2000]
     d = read_rows(dev).to_list()
@@ -104,7 +104,7 @@ def sst2_pretrain(data, out, quick):
 
 def sst2_minilm(data, out, quick):
     tr, dev = data/"sst2"/"train.tsv", data/"sst2"/"dev.tsv"
-    run, wall = run_ft("sst2_minilm", out, "sst2_minilm", [f"data.train_file={tr}", f"data.valid_file={dev}", f"data.test_file={dev}"],
+    run, wall = run_ft("sst2_minilm", out, "sst2_minilm", [f"data.train_file={tr}", f"data.test_file={dev}"],
                        ["data.max_train_rows=500", "train.epochs=1", "train.eval_every=null"], quick)
     t, d = read_rows(tr).to_list(), read_rows(dev).to_list()
     b = tfidf_lr([r["sentence"] for r in t], [r["label"] for r in t], [r["sentence"] for r in d], [r["label"] for r in d])
@@ -118,7 +118,7 @@ def ag_news(data, out, quick):
     tr, te = split_rows(rows, 0.25, 0, "label")
     tmp = out/"ag_news_data"; tmp.mkdir(parents=True, exist_ok=True)
     run, wall = run_ft("sst2_minilm", out, "ag_news", [f"data.train_file={write_csv(tr, tmp/'train.csv', ['text', 'label'])}",
-                       f"data.test_file={write_csv(te, tmp/'test.csv', ['text', 'label'])}", "data.valid_file=null", "data.valid_fraction=0.1",
+                       f"data.test_file={write_csv(te, tmp/'test.csv', ['text', 'label'])}", "data.valid_fraction=0.1",
                        "data.text_column=text", "data.max_length=128", "metric_for_best=accuracy", "train.epochs=3", "train.eval_every=null"],
                        ["data.max_train_rows=500", "train.epochs=1"], quick)
     b = tfidf_lr([r["text"] for r in tr], [r["label"] for r in tr], [r["text"] for r in te], [r["label"] for r in te])
