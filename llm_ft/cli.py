@@ -20,7 +20,8 @@ __all__ = ['COMMANDS', 'config', 'compare', 'pretrain', 'finetune', 'evaluate', 
 # %% ../nbs/11_cli.ipynb 5
 def config(recipe:str,        # the recipe: pretrain or finetune
            config:str=None,   # a YAML config file
-           *overrides:str):   # key.sub=value overrides, applied after the file
+           *overrides:str, # key.sub=value overrides, applied after the file
+          ):
     "Print the resolved, checked config of a recipe (defaults < YAML file < overrides)"
     if recipe not in RECIPES:
         raise LLMFTError(f"unknown recipe {recipe!r}", fix=f"use one of: {', '.join(RECIPES)}")
@@ -28,7 +29,8 @@ def config(recipe:str,        # the recipe: pretrain or finetune
     print(config_yaml(cfg), end="")
     return cfg
 
-def compare(*run_dirs:str): # llm_ft run directories to put side by side
+def compare(*run_dirs:str, # llm_ft run directories to put side by side
+           ):
     "Tabulate the headline metrics of several runs (from their metrics.json and results.json)"
     from llm_ft.evaluation import compare_runs
     if not run_dirs: raise LLMFTError("no run directories given", fix="llm_ft compare runs/a runs/b")
@@ -43,7 +45,8 @@ def _fmt(v)->str: return f"{v:.4f}" if isinstance(v, float) else str(v)
 
 def pretrain(config:str=None,       # a YAML file or the name of a shipped config (e.g. shakespeare_char)
              *overrides:str,        # key.sub=value overrides, applied after the file
-             resume:bool=False)->Path: # continue the named run from its latest complete checkpoint
+             resume:bool=False, # continue the named run from its latest complete checkpoint
+            )->Path:
     "Pretrain (or continue pretraining) a causal language model; print where the run is"
     from llm_ft.pretrain import pretrain as _pretrain
     cfg = load_config(PretrainConfig, config, list(overrides) + (["resume=true"] if resume else []))
@@ -59,7 +62,8 @@ _HEADLINE = {"classification": ("accuracy", "f1_macro", "roc_auc", "pr_auc"), "g
 
 def finetune(config:str=None,       # a YAML file or the name of a shipped config (e.g. sst2_minilm)
              *overrides:str,        # key.sub=value overrides, applied after the file
-             resume:bool=False)->Path: # continue the named run from its latest complete checkpoint
+             resume:bool=False, # continue the named run from its latest complete checkpoint
+            )->Path:
     "Fully fine-tune a model (classification, generation or extractive QA); print the test metrics"
     from llm_ft.finetune import finetune as _finetune
     cfg = load_config(FinetuneConfig, config, list(overrides) + (["resume=true"] if resume else []))
@@ -88,7 +92,8 @@ def _run_config(model:str, overrides:list)->tuple[FinetuneConfig, Path|None, str
 def evaluate(model:str,             # run dir, its best/ or final/, a HF model dir, or a packaged model's name
              *overrides:str,        # key.sub=value changes to the run's config, e.g. data.text_column=sentence
              data:str=None,         # file to score (default: the run's data.test_file)
-             out_dir:str=None)->dict: # where metrics.json, report.md and plots go (default: <run>/eval/<file name>)
+             out_dir:str=None, # where metrics.json, report.md and plots go (default: <run>/eval/<file name>)
+            )->dict:
     "Score a model on a labeled file for its task: metrics, report.md and plots"
     from llm_ft.data import LabelMap
     from llm_ft.finetune import evaluate_task, read_task_file
@@ -112,7 +117,8 @@ def predict(model:str,              # run dir, its best/ or final/, a HF model d
             input:str,              # CSV/TSV/JSONL file to predict
             output:str,             # where to write it (.csv, .tsv or .jsonl) with a prediction column added
             *overrides:str,         # key.sub=value changes to the run's config, e.g. data.text_column=review
-            max_new_tokens:int=None)->Path: # generation: length limit (default: the run's max_new_tokens)
+            max_new_tokens:int=None, # generation: length limit (default: the run's max_new_tokens)
+           )->Path:
     "Predict every row of a file; write the rows back with a prediction (and class probabilities)"
     from llm_ft.inference import predict_file
     cfg, _, _ = _run_config(model, list(overrides))
@@ -129,7 +135,8 @@ def generate(model:str,             # a pretraining or generation run dir, or a 
              top_k:int=None,        # sample among the k most likely tokens only
              num_beams:int=1,       # beam search width (greedy when 1)
              seed:int=None,         # make sampling repeatable
-             template:bool=True)->list: # wrap each prompt in a generation run's prompt_template
+             template:bool=True, # wrap each prompt in a generation run's prompt_template
+            )->list:
     "Continue prompts with a causal LM (a translation run applies its prompt template)"
     from llm_ft.inference import generate as _generate
     if not prompts: raise LLMFTError("no prompts given", fix='llm_ft generate runs/x "Once upon a time"')
@@ -173,7 +180,8 @@ def plan(*overrides:str,            # model.n_layer=24 model.n_embd=1024 data.vo
          optimizer_state:str="fp32", # fp32, bf16 or 8bit moments
          optimizer_in_backward:bool=False, # step each parameter as soon as its gradient is ready
          gradient_checkpointing:bool=None, # recompute activations in backward (default: the config's setting)
-         budget_gb:float=None):     # memory to fit in (default: this machine's GPU or RAM)
+         budget_gb:float=None, # memory to fit in (default: this machine's GPU or RAM)
+        ):
     "Estimate the memory of full-parameter training and say whether it fits"
     from llm_ft.model import gpt_config, plan_memory, count_params
     from llm_ft.model import GPTConfig
@@ -202,7 +210,8 @@ def quickstart(out_dir:str="runs/quickstart",  # where the sample data, the thre
                pretrain_steps:int=400,          # pretraining optimizer steps (~30 s on 2 CPU cores)
                epochs:int=20,                   # fine-tuning epochs over the labeled reviews
                seed:int=0,                      # data, initialisation and batch order
-               overwrite:bool=False)->dict:     # replace an existing out_dir
+               overwrite:bool=False, # replace an existing out_dir
+              )->dict:
     "Pretrain a tiny GPT on sample text, fine-tune it and a random-init twin for sentiment, and compare them"
     from llm_ft.sample_data import write_sample_data, seen_adjectives
     from llm_ft.pretrain import pretrain as _pretrain
