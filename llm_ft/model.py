@@ -22,8 +22,8 @@ from .config import ModelConfig
 # %% auto 0
 __all__ = ['TASK_CLASSES', 'GPTConfig', 'gpt_config', 'CausalSelfAttention', 'MLP', 'Block', 'GPTPreTrainedModel', 'GPTModel',
            'fused_linear_cross_entropy', 'GPTForCausalLM', 'GPTForSequenceClassification', 'from_gpt2',
-           'enable_checkpointing', 'model_dir', 'load_model', 'count_params', 'flops_per_token', 'MemoryPlan',
-           'plan_memory', 'measure_training_memory']
+           'enable_checkpointing', 'set_dropout', 'model_dir', 'load_model', 'count_params', 'flops_per_token',
+           'MemoryPlan', 'plan_memory', 'measure_training_memory']
 
 # %% ../nbs/03_model.ipynb 7
 class GPTConfig(PreTrainedConfig):
@@ -339,6 +339,14 @@ def enable_checkpointing(model:PreTrainedModel):
     (getattr(model, "activation_checkpointing_enable", None) or model.gradient_checkpointing_enable)()
     return model
 
+def set_dropout(model:PreTrainedModel, p:float):
+    "Set every dropout rate of an llm_ft GPT to `p`"
+    model.config.dropout = p
+    for m in model.modules():
+        if isinstance(m, nn.Dropout): m.p = p
+        elif isinstance(m, CausalSelfAttention): m.dropout = p
+    return model
+
 TASK_CLASSES = {"causal_lm": AutoModelForCausalLM, "classification": AutoModelForSequenceClassification,
                 "extractive_qa": AutoModelForQuestionAnswering}
 
@@ -360,13 +368,13 @@ def load_model(name_or_path,                 # GPTConfig, ModelConfig, HF model 
     "Load or build a model for `task`, offline and with clear errors"
     if task not in TASK_CLASSES: raise LLMFTError(f"unknown task {task!r}", fix=f"use one of {list(TASK_CLASSES)}")
     auto = TASK_CLASSES[task]
-    checkpointing = False
+    checkpointing, dropout = False, None
     if isinstance(name_or_path, ModelConfig):
         checkpointing, trust_remote_code = name_or_path.gradient_checkpointing, trust_remote_code or name_or_path.trust_remote_code
         if name_or_path.name_or_path is None:
             if vocab_size is None: raise LLMFTError("a new GPT needs vocab_size (from the tokenizer)")
             name_or_path = gpt_config(name_or_path, vocab_size)
-        else: name_or_path = name_or_path.name_or_path
+        else: dropout, name_or_path = name_or_path.dropout, name_or_path.name_or_path
     if isinstance(name_or_path, GPTConfig):
         cfg = GPTConfig.from_dict({**name_or_path.to_dict(), **kwargs})
         try: model = auto.from_config(cfg)
@@ -386,6 +394,7 @@ def load_model(name_or_path,                 # GPTConfig, ModelConfig, HF model 
         except OSError as e:
             raise LLMFTError(f"cannot load model {str(name_or_path)!r}: {str(e).splitlines()[0]}", where=str(src),
                              fix="use a local model directory (no model hub is reachable offline)") from e
+    if dropout is not None and isinstance(model.config, GPTConfig) and model.config.dropout != dropout: set_dropout(model, dropout)
     if checkpointing: enable_checkpointing(model)
     return model
 
