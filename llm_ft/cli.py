@@ -221,6 +221,8 @@ def quickstart(out_dir:str="runs/quickstart",  # where the sample data, the thre
     out, t0 = Path(out_dir), time.perf_counter()
     if out.exists() and any(out.iterdir()):
         if not overwrite: raise LLMFTError("output folder already exists", where=str(out), fix="pass --overwrite, or choose another --out_dir")
+        if not ((out/"data"/"corpus.txt").is_file() and (out/"pretrain").is_dir()):        # never delete a folder quickstart did not make
+            raise LLMFTError("not a quickstart folder, refusing to overwrite it", where=str(out), fix="choose another --out_dir")
         shutil.rmtree(out)
     paths = write_sample_data(out/"data", seed=seed)
     print(f"sample data: {out/'data'}\n[1/3] pretraining a tiny GPT on 2,000 unlabeled reviews", flush=True)
