@@ -134,6 +134,7 @@ class ModelConfig:
     n_embd: int = 128                   # width of the residual stream
     block_size: int = 256               # longest sequence the model can see (position embeddings)
     dropout: float = 0.0                # 0 for pretraining small models; try 0.1 when fine-tuning on little data
+    pooling: Literal["last", "mean"] = "last" # our GPT classifiers: the last real token's state, or the mean of all tokens
     gradient_checkpointing: bool = False # recompute activations in backward: ~30% slower, far less memory
     trust_remote_code: bool = False     # never run code from a model dir unless you trust it
     def validate(self):
@@ -192,6 +193,8 @@ class TrainConfig:
     max_steps: Optional[int] = None     # optimizer steps; overrides epochs when set
     grad_accum: int = 1                 # micro-batches per step: global batch = batch_size * grad_accum * processes
     max_grad_norm: Optional[float] = 1.0 # clip the global gradient norm; None disables
+    optimizer_state: Literal["fp32", "bf16"] = "fp32" # Adam moments' precision: bf16 (stochastic rounding) halves their memory
+    optimizer_in_backward: bool = False # update each parameter as soon as its gradient is ready, then free the gradient
     eval_every: Optional[int] = None    # steps between evaluations; None = once per epoch
     save_every: Optional[int] = None    # steps between checkpoints; None = at each evaluation
     keep_last: int = 2                  # checkpoints kept in checkpoints/ (best/ is kept apart)
@@ -214,6 +217,13 @@ class TrainConfig:
         _check(0 <= self.min_lr_ratio <= 1, "min_lr_ratio", f"must be in [0, 1], got {self.min_lr_ratio}")
         for k in ("eval_every", "save_every", "early_stopping_patience", "log_every"):
             v = getattr(self, k); _check(v is None or v >= 1, k, f"must be at least 1, got {v}")
+        _check(self.optimizer_state == "fp32" or self.optimizer in ("adamw", "adam"), "optimizer_state",
+               f"bf16 moments are for adamw/adam, not {self.optimizer}")
+        if self.optimizer_in_backward:                                  # each update happens inside backward, once per step
+            _check(self.optimizer in ("adamw", "adam"), "optimizer_in_backward", f"works with adamw/adam, not {self.optimizer}")
+            _check(self.grad_accum == 1, "optimizer_in_backward", "needs grad_accum=1: gradients are not kept to accumulate")
+            _check(self.max_grad_norm is None, "optimizer_in_backward", "needs max_grad_norm=null: the global gradient norm "
+                   "is known only after every parameter has been updated")
 
 @dataclass
 class PretrainConfig:

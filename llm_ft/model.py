@@ -42,12 +42,13 @@ class GPTConfig(PreTrainedConfig):
                  layer_norm_eps:float=1e-5,
                  initializer_range:float=0.02,
                  fused_loss:bool=True,      # memory-light LM loss (no full logits tensor) when labels are given
+                 pooling:str="last",        # classifier input: the "last" real token's hidden state, or the "mean" of all
                  tie_word_embeddings:bool=True,
                  pad_token_id:int=None, bos_token_id:int=None, eos_token_id:int=None,
                  **kwargs):
         self.vocab_size, self.n_positions, self.n_embd, self.n_layer, self.n_head = vocab_size, n_positions, n_embd, n_layer, n_head
         self.dropout, self.activation, self.layer_norm_eps = dropout, activation, layer_norm_eps
-        self.initializer_range, self.fused_loss = initializer_range, fused_loss
+        self.initializer_range, self.fused_loss, self.pooling = initializer_range, fused_loss, pooling
         self._validate()
         super().__init__(tie_word_embeddings=tie_word_embeddings, pad_token_id=pad_token_id,
                          bos_token_id=bos_token_id, eos_token_id=eos_token_id, **kwargs)
@@ -61,6 +62,7 @@ class GPTConfig(PreTrainedConfig):
         if self.n_positions < 1: bad(f"n_positions must be at least 1, got {self.n_positions}")
         if self.activation not in ("gelu", "gelu_tanh"): bad(f"activation must be 'gelu' or 'gelu_tanh', got {self.activation!r}")
         if not 0 <= self.dropout < 1: bad(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.pooling not in ("last", "mean"): bad(f"pooling must be 'last' or 'mean', got {self.pooling!r}")
 
     def __setattr__(self, k, v):
         super().__setattr__(k, v)
@@ -73,7 +75,7 @@ def gpt_config(cfg:ModelConfig, # the model section of a run config
                **kw)->GPTConfig:
     "A `GPTConfig` from the `model` section of an llm_ft config"
     return GPTConfig(vocab_size=vocab_size, n_positions=cfg.block_size, n_embd=cfg.n_embd, n_layer=cfg.n_layer,
-                     n_head=cfg.n_head, dropout=cfg.dropout, **kw)
+                     n_head=cfg.n_head, dropout=cfg.dropout, pooling=cfg.pooling, **kw)
 
 # %% ../nbs/03_model.ipynb 10
 def _attention_mask(attention_mask, T:int, S:int, device):
@@ -86,6 +88,13 @@ def _attention_mask(attention_mask, T:int, S:int, device):
     if attention_mask is not None: mask = mask & attention_mask[:, None, None, -S:].bool()
     return mask | (k == q)[None, None]                                           # always see yourself: no all-masked rows
 
+def _query_mask(attention_mask, index, T:int):
+    "Boolean (B, 1, 1, T) mask for one query per row at position `index` (B,): row `index` of the full causal mask"
+    k = torch.arange(T, device=index.device)[None]
+    m = k <= index[:, None]
+    if attention_mask is not None: m = m & attention_mask[:, -T:].bool()
+    return (m | (k == index[:, None]))[:, None, None]
+
 class CausalSelfAttention(nn.Module):
     "Multi-head causal self-attention with an optional KV cache"
     def __init__(self, config:GPTConfig, layer_idx:int):
@@ -95,14 +104,18 @@ class CausalSelfAttention(nn.Module):
         self.c_proj = nn.Linear(config.n_embd, config.n_embd)       # mixes the heads back together
         self.resid_drop = nn.Dropout(config.dropout)
 
-    def forward(self, x, mask=None, cache:Cache=None):
+    def forward(self, x, mask=None, cache:Cache=None, query_index=None):
         B, T, C = x.shape                                                        # (B, T, C)
-        q, k, v = self.c_attn(x).split(C, dim=2)                                 # 3 x (B, T, C)
-        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))  # (B, nh, T, hs)
+        if query_index is None: q, k, v = self.c_attn(x).split(C, dim=2)        # 3 x (B, T, C)
+        else:                                                                    # one query per row: (B, 1, C); keys/values for all
+            W, b = self.c_attn.weight, self.c_attn.bias
+            q = F.linear(x[torch.arange(B, device=x.device), query_index][:, None], W[:C], b[:C])
+            k, v = F.linear(x, W[C:], b[C:]).split(C, dim=2)
+        q, k, v = (t.view(B, t.shape[1], self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))  # (B, nh, T|1, hs)
         if cache is not None: k, v = cache.update(k, v, self.layer_idx)         # (B, nh, S, hs) with the past
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=mask is None and T == k.shape[2] and T > 1,
                                            dropout_p=self.dropout if self.training else 0.0)  # (B, nh, T, hs)
-        y = y.transpose(1, 2).reshape(B, T, C)                                   # (B, T, C): heads concatenated
+        y = y.transpose(1, 2).reshape(B, q.shape[2], C)                          # (B, T|1, C): heads concatenated
         return self.resid_drop(self.c_proj(y))
 
 # %% ../nbs/03_model.ipynb 14
@@ -124,8 +137,10 @@ class Block(GradientCheckpointingLayer):
         self.attn = CausalSelfAttention(config, layer_idx)
         self.ln_2 = nn.LayerNorm(config.n_embd, eps=config.layer_norm_eps)
         self.mlp = MLP(config)
-    def forward(self, x, mask=None, cache=None):
-        x = x + self.attn(self.ln_1(x), mask, cache)
+    def forward(self, x, mask=None, cache=None, query_index=None):
+        if query_index is not None:                                              # only these positions' outputs are needed
+            x = x[torch.arange(x.shape[0], device=x.device), query_index][:, None] + self.attn(self.ln_1(x), mask, query_index=query_index)
+        else: x = x + self.attn(self.ln_1(x), mask, cache)
         return x + self.mlp(self.ln_2(x))
 
 # %% ../nbs/03_model.ipynb 16
@@ -167,7 +182,7 @@ class GPTModel(GPTPreTrainedModel):
     def set_input_embeddings(self, v): self.wte = v
 
     def forward(self, input_ids=None, cache=None, attention_mask=None, position_ids=None, use_cache=None,
-                past_key_values=None, **kwargs):
+                past_key_values=None, pool_index=None, **kwargs):
         B, T = input_ids.shape
         cache = cache if cache is not None else past_key_values
         if use_cache and cache is None: cache = DynamicCache(config=self.config)
@@ -178,7 +193,10 @@ class GPTModel(GPTPreTrainedModel):
         if position_ids is None: position_ids = _positions(attention_mask, past, T, input_ids.device)
         x = self.drop(self.wte(input_ids) + self.wpe(position_ids))                  # (B, T, C)
         mask = _attention_mask(attention_mask, T, past + T, input_ids.device)
-        for block in self.h: x = block(x, mask, cache if use_cache or past else None)
+        for i, block in enumerate(self.h):
+            if pool_index is not None and i == len(self.h) - 1:                  # last block: only the pooled positions
+                x = block(x, _query_mask(attention_mask, pool_index, T), query_index=pool_index)
+            else: x = block(x, mask, cache if use_cache or past else None)
         return BaseModelOutputWithPast(last_hidden_state=self.ln_f(x), **{_CACHE: cache if use_cache else None})
 
 # %% ../nbs/03_model.ipynb 18
@@ -290,9 +308,17 @@ class GPTForSequenceClassification(GPTPreTrainedModel):
 
     def forward(self, input_ids=None, attention_mask=None, position_ids=None, labels=None, class_weights=None,
                 label_smoothing:float=0.0, return_dict=None, **kwargs):
-        h = self.transformer(input_ids, attention_mask=attention_mask, position_ids=position_ids).last_hidden_state
-        idx = _last_token_index(input_ids, attention_mask, self.config.pad_token_id)
-        logits = self.score(h[torch.arange(h.shape[0], device=h.device), idx])    # (B, num_labels)
+        if getattr(self.config, "pooling", "last") == "mean":
+            h = self.transformer(input_ids, attention_mask=attention_mask, position_ids=position_ids).last_hidden_state
+            m = attention_mask if attention_mask is not None else (input_ids != self.config.pad_token_id if self.config.pad_token_id
+                                                                   is not None else torch.ones_like(input_ids))
+            m = m.to(h.dtype)[..., None]
+            pooled = (h * m).sum(1) / m.sum(1).clamp(min=1)                        # mean over real tokens
+        else:                                                                      # the last block computes the pooled rows only
+            idx = _last_token_index(input_ids, attention_mask, self.config.pad_token_id)
+            pooled = self.transformer(input_ids, attention_mask=attention_mask, position_ids=position_ids,
+                                      pool_index=idx).last_hidden_state[:, 0]
+        logits = self.score(pooled)                                                # (B, num_labels)
         loss = None
         if labels is not None:
             w = None if class_weights is None else torch.as_tensor(class_weights, dtype=logits.dtype, device=logits.device)
@@ -368,13 +394,13 @@ def load_model(name_or_path,                 # GPTConfig, ModelConfig, HF model 
     "Load or build a model for `task`, offline and with clear errors"
     if task not in TASK_CLASSES: raise LLMFTError(f"unknown task {task!r}", fix=f"use one of {list(TASK_CLASSES)}")
     auto = TASK_CLASSES[task]
-    checkpointing, dropout = False, None
+    checkpointing, dropout, pooling = False, None, None
     if isinstance(name_or_path, ModelConfig):
         checkpointing, trust_remote_code = name_or_path.gradient_checkpointing, trust_remote_code or name_or_path.trust_remote_code
         if name_or_path.name_or_path is None:
             if vocab_size is None: raise LLMFTError("a new GPT needs vocab_size (from the tokenizer)")
             name_or_path = gpt_config(name_or_path, vocab_size)
-        else: dropout, name_or_path = name_or_path.dropout, name_or_path.name_or_path
+        else: dropout, pooling, name_or_path = name_or_path.dropout, name_or_path.pooling, name_or_path.name_or_path
     if isinstance(name_or_path, GPTConfig):
         cfg = GPTConfig.from_dict({**name_or_path.to_dict(), **kwargs})
         try: model = auto.from_config(cfg)
@@ -395,6 +421,7 @@ def load_model(name_or_path,                 # GPTConfig, ModelConfig, HF model 
             raise LLMFTError(f"cannot load model {str(name_or_path)!r}: {str(e).splitlines()[0]}", where=str(src),
                              fix="use a local model directory (no model hub is reachable offline)") from e
     if dropout is not None and isinstance(model.config, GPTConfig) and model.config.dropout != dropout: set_dropout(model, dropout)
+    if pooling is not None and isinstance(model.config, GPTConfig): model.config.pooling = pooling   # the run's choice
     if checkpointing: enable_checkpointing(model)
     return model
 
@@ -478,27 +505,35 @@ def rss(field):
     for line in open("/proc/self/status"):
         if line.startswith(field): return int(line.split()[1]) * 1024
 from llm_ft.model import GPTConfig, GPTForCausalLM
-kw, B, T, steps = json.loads(sys.argv[1])
+kw, B, T, steps, state, in_backward = json.loads(sys.argv[1])
+low_memory = state != "fp32" or in_backward
+if low_memory: from llm_ft.train import AdamW, STATE_DTYPES, step_in_backward   # imported before the baseline is read
 torch.manual_seed(0)
 ids = torch.randint(0, kw["vocab_size"], (B, T))
-warm = GPTForCausalLM(GPTConfig(**{**{k: v for k, v in kw.items() if k != "checkpointing"}, "n_layer": 1, "n_embd": kw["n_head"] * 8, "vocab_size": 64}))
-wopt = torch.optim.AdamW(warm.parameters()); x = ids[:1] % 64      # load PyTorch's kernels (code pages, thread pools) first
-warm(x, labels=x).loss.backward(); wopt.step(); del warm, wopt
+warm = GPTForCausalLM(GPTConfig(**{**{k: v for k, v in kw.items() if k != "checkpointing"}, "n_layer": 1, "vocab_size": 64}))
+wopt = torch.optim.AdamW(warm.parameters()); x = ids % 64          # PyTorch's kernels, thread pools and GEMM workspaces
+warm(x, labels=x).loss.backward(); wopt.step(); del warm, wopt     # for these shapes are loaded first: not the model's cost
 base = rss("VmRSS:")
 ckpt = kw.pop("checkpointing", False)
 model = GPTForCausalLM(GPTConfig(**kw))
 if ckpt: model.gradient_checkpointing_enable()
-opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+if not low_memory: opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+else:                                                               # the training chapter's memory-light AdamW
+    opt = AdamW(model.parameters(), lr=1e-4, state_dtype=STATE_DTYPES[state])
+    if in_backward: step_in_backward(opt)
 for _ in range(steps):
     model(ids, labels=ids).loss.backward(); opt.step(); opt.zero_grad(set_to_none=True)
 print(json.dumps({"peak_bytes": rss("VmHWM:") - base}))
 """
 
 def measure_training_memory(config_kwargs:dict, # GPTConfig arguments (plus checkpointing=True for activation checkpointing)
-                            batch_size:int, seq_len:int, steps:int=2)->int:
-    "Peak resident memory growth (bytes) of `steps` fp32 AdamW steps, measured in a fresh process (Linux)"
+                            batch_size:int, seq_len:int, steps:int=2,
+                            optimizer_state:str="fp32",    # AdamW moments: fp32 (torch's AdamW) or bf16 (the training chapter's)
+                            optimizer_in_backward:bool=False)->int: # step each parameter inside backward
+    "Peak resident memory growth (bytes) of `steps` AdamW steps, measured in a fresh process (Linux)"
     import json, subprocess, sys
-    r = subprocess.run([sys.executable, "-c", _MEASURE, json.dumps([config_kwargs, batch_size, seq_len, steps])],
+    r = subprocess.run([sys.executable, "-c", _MEASURE, json.dumps([config_kwargs, batch_size, seq_len, steps, optimizer_state,
+                                                                    optimizer_in_backward])],
                        capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "2")})
     if r.returncode: raise LLMFTError(f"memory measurement failed: {r.stderr.strip().splitlines()[-1]}")
     return json.loads(r.stdout.strip().splitlines()[-1])["peak_bytes"]

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_train.ipynb 2
 from __future__ import annotations
-import math, os, shutil, time
+import functools, math, os, shutil, time
 from dataclasses import dataclass, asdict, field
 from pathlib import Path
 from typing import Callable
@@ -19,7 +19,8 @@ from .config import TrainConfig
 from .data import LengthGroupedBatchSampler, Collator
 
 # %% auto 0
-__all__ = ['param_groups', 'make_optimizer', 'lr_lambda', 'make_scheduler', 'count_targets', 'default_loss', 'backward_window',
+__all__ = ['STATE_DTYPES', 'param_groups', 'make_optimizer', 'lr_lambda', 'make_scheduler', 'rounding_noise', 'bf16_stochastic_',
+           'AdamW', 'release_freed_memory', 'step_in_backward', 'count_targets', 'default_loss', 'backward_window',
            'evaluate_lm', 'matmul_peak_flops', 'peak_memory_bytes', 'model_flops_per_token', 'Callback', 'ProgressBar',
            'in_notebook', 'LivePlot', 'TrainState', 'latest_checkpoint', 'save_checkpoint', 'load_checkpoint',
            'save_model', 'make_accelerator', 'fit']
@@ -32,13 +33,21 @@ def param_groups(model:torch.nn.Module, weight_decay:float)->list[dict]:
         if p.requires_grad: (decay if p.ndim >= 2 else no_decay).append(p)
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
+def _fusable(model)->bool:
+    "PyTorch's fused Adam(W) kernel applies: plain floating-point tensors on CPU or CUDA"
+    return all(p.device.type in ("cpu", "cuda") and p.is_floating_point() and type(p) is torch.nn.Parameter
+               for p in model.parameters() if p.requires_grad)
+
 def make_optimizer(model:torch.nn.Module, cfg:TrainConfig)->torch.optim.Optimizer:
     "The optimizer named by `cfg.optimizer` over `model`'s trainable parameters"
     groups = param_groups(model, cfg.weight_decay)
-    if cfg.optimizer == "adamw": return torch.optim.AdamW(groups, lr=cfg.lr, betas=tuple(cfg.betas))
     if cfg.optimizer == "adam":
-        for g in groups: g["weight_decay"] = 0.0
-        return torch.optim.Adam(groups, lr=cfg.lr, betas=tuple(cfg.betas))
+        for g in groups: g["weight_decay"] = 0.0                               # Adam = AdamW without decay here
+    if cfg.optimizer in ("adamw", "adam") and (cfg.optimizer_state != "fp32" or cfg.optimizer_in_backward):
+        return AdamW(groups, lr=cfg.lr, betas=tuple(cfg.betas), state_dtype=STATE_DTYPES[cfg.optimizer_state])
+    fused = {"fused": True} if _fusable(model) else {}                          # one kernel over all tensors, not ~12 passes each
+    if cfg.optimizer == "adamw": return torch.optim.AdamW(groups, lr=cfg.lr, betas=tuple(cfg.betas), **fused)
+    if cfg.optimizer == "adam": return torch.optim.Adam(groups, lr=cfg.lr, betas=tuple(cfg.betas), **fused)
     if cfg.optimizer == "sgd": return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum)
     raise LLMFTError(f"unknown optimizer {cfg.optimizer!r}", fix="adamw, adam or sgd")
 
@@ -57,6 +66,95 @@ def make_scheduler(opt, cfg:TrainConfig, total_steps:int):
                                                           schedule=cfg.schedule, min_ratio=cfg.min_lr_ratio))
 
 # %% ../nbs/05_train.ipynb 8
+STATE_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+
+def rounding_noise(n:int, seed:int, device=None)->torch.Tensor:
+    "`n` uniform integers in [0, 2^16) from a generator seeded with `seed` (the global RNG is never touched)"
+    g = torch.Generator(device=device or "cpu").manual_seed(seed)
+    return torch.randint(0, 1 << 16, (n,), dtype=torch.int32, device=device, generator=g)
+
+def bf16_stochastic_(dst:torch.Tensor,   # bf16 destination
+                     src:torch.Tensor,   # fp32 values, same shape, contiguous
+                     noise:torch.Tensor): # int32 in [0, 2^16), src.numel() of them (`rounding_noise`)
+    "Write `src` into `dst`, rounding each value up or down at random with the probability that makes it unbiased"
+    bits = src.view(torch.int32) + noise.view(src.shape)                          # add noise below bf16's last bit...
+    dst.copy_(bits.bitwise_and_(-65536).view(torch.float32))                       # ...and cut it off: exact in bf16
+    return dst
+
+class AdamW(torch.optim.Optimizer):
+    "AdamW one parameter at a time, with fp32 or bf16 (stochastically rounded) moments; `update(p)` steps one parameter"
+    def __init__(self, params, lr:float=1e-3, betas:tuple=(0.9, 0.999), eps:float=1e-8, weight_decay:float=0.01,
+                 state_dtype:torch.dtype=torch.float32, # moments' dtype: float32 or bfloat16
+                 chunk:int=2**20):                       # elements updated at once: bounds the fp32 temporaries
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
+        self.state_dtype, self.chunk, self.grad_sq, self._noise = state_dtype, chunk, 0.0, (None, None)
+        flat = [(i, p) for i, g in enumerate(self.param_groups) for p in g["params"]]
+        self._group = {id(p): i for i, p in flat}
+        self._index = {id(p): j for j, (_, p) in enumerate(flat)}
+
+    @torch.no_grad()
+    def update(self, p:torch.Tensor):
+        "One AdamW step of parameter `p` from `p.grad`"
+        group, st = self.param_groups[self._group[id(p)]], self.state[p]
+        if not st:
+            st["step"] = torch.zeros((), dtype=torch.float32)
+            for k in ("exp_avg", "exp_avg_sq"): st[k] = torch.zeros_like(p, dtype=self.state_dtype, memory_format=torch.contiguous_format)
+        st["step"] += 1; t = int(st["step"])
+        lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        step_size, bc2_sqrt = lr / (1 - b1 ** t), math.sqrt(1 - b2 ** t)
+        low = self.state_dtype != torch.float32
+        whole = not p.is_contiguous()
+        P, G, M, V = ((x,) if whole else x.view(-1).split(self.chunk) for x in (p, p.grad.contiguous(), st["exp_avg"], st["exp_avg_sq"]))
+        for k, (p_, g_, m_, v_) in enumerate(zip(P, G, M, V)):
+            g_ = g_.float()
+            m32, v32 = (m_.float(), v_.float()) if low else (m_, v_)
+            m32.lerp_(g_, 1 - b1); v32.mul_(b2).addcmul_(g_, g_, value=1 - b2)
+            if wd: p_.mul_(1 - lr * wd)
+            p_.addcdiv_(m32, (v32.sqrt() / bc2_sqrt).add_(eps), value=-step_size)
+            if low:
+                noise = self.noise(t, m32.numel(), p.device)
+                bf16_stochastic_(m_, m32, noise); bf16_stochastic_(v_, v32, noise)
+
+    def noise(self, t:int, n:int, device)->torch.Tensor:
+        "Rounding noise for step `t`: one buffer per step, shared by every chunk (each value's rounding stays unbiased)"
+        key, buf = self._noise
+        if key != (t, device) or buf.numel() < n: self._noise = (t, device), (buf := rounding_noise(max(n, self.chunk), t, device))
+        return buf[:n]
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        "Update every parameter that has a gradient (none do when the updates run inside backward)"
+        loss = None
+        if closure is not None:
+            with torch.enable_grad(): loss = closure()
+        for g in self.param_groups:
+            for p in g["params"]:
+                if p.grad is not None: self.update(p)
+        return loss
+
+    def load_state_dict(self, state_dict):
+        super().load_state_dict(state_dict)            # torch casts every state tensor to its parameter's dtype...
+        for st in self.state.values():                 # ...so put the moments back in their own precision
+            for k in ("exp_avg", "exp_avg_sq"):
+                if k in st: st[k] = st[k].to(self.state_dtype)
+
+def release_freed_memory(threshold:int=2**20)->bool:
+    "Ask glibc to map blocks of `threshold` bytes or more directly, so freed tensors go back to the OS (Linux; False elsewhere)"
+    import ctypes, ctypes.util
+    try: return bool(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt(-3, threshold))   # -3: M_MMAP_THRESHOLD
+    except (OSError, AttributeError): return False
+
+def step_in_backward(opt:AdamW)->list:
+    "Hook `opt.update` onto its parameters: each is stepped as soon as its gradient is complete, then the gradient is freed"
+    release_freed_memory()            # else glibc keeps the freed gradients' pages in its heap and resident memory never drops
+    def hook(p):
+        sq = float(torch.linalg.vector_norm(p.grad)) ** 2
+        opt.grad_sq += sq                              # the loop reads sqrt(grad_sq) as the step's gradient norm
+        if math.isfinite(sq): opt.update(p)            # a non-finite gradient is never applied
+        p.grad = None
+    return [p.register_post_accumulate_grad_hook(hook) for g in opt.param_groups for p in g["params"]]
+
+# %% ../nbs/05_train.ipynb 16
 def count_targets(batch:dict)->int:
     "Number of loss targets in a batch: next-token labels != -100 for LM batches, else one per example"
     y = batch.get("labels")
@@ -84,7 +182,7 @@ def backward_window(model, window:list[dict], accelerator:Accelerator, loss_fn:C
             acc.backward(mean * (n / N) * k * P)   # backward divides by k, DDP averages over P: net sum_j / N
     return acc.reduce(loss_sum, "sum").item() / N, N
 
-# %% ../nbs/05_train.ipynb 10
+# %% ../nbs/05_train.ipynb 18
 @torch.no_grad()
 def evaluate_lm(model, dataloader, accelerator:Accelerator)->dict:
     "Validation loss and perplexity, streamed over `dataloader`"
@@ -98,10 +196,14 @@ def evaluate_lm(model, dataloader, accelerator:Accelerator)->dict:
     loss = (tot[0] / tot[1].clamp(min=1)).item()
     return {"loss": loss, "perplexity": math.exp(min(loss, 50))}
 
-# %% ../nbs/05_train.ipynb 12
+# %% ../nbs/05_train.ipynb 20
 def matmul_peak_flops(device=None, n:int=1024, repeats:int=5)->float:
-    "Measured peak FLOP/s of an n x n fp32 matmul on `device`"
-    device = device or torch.device("cpu")
+    "Measured peak FLOP/s of an n x n fp32 matmul on `device` (once per process: the answer is cached)"
+    return _peak_flops(str(device or "cpu"), n, repeats)
+
+@functools.lru_cache(maxsize=None)
+def _peak_flops(device:str, n:int, repeats:int)->float:
+    device = torch.device(device)
     g = torch.Generator(device=device).manual_seed(0)                           # never touch the training RNG streams
     a, b = torch.randn(n, n, device=device, generator=g), torch.randn(n, n, device=device, generator=g)
     best = float("inf")
@@ -129,7 +231,7 @@ def model_flops_per_token(model, seq_len:int)->float:
     if isinstance(cfg, GPTConfig): return flops_per_token(cfg, seq_len)
     return 6 * sum(p.numel() for p in model.parameters())
 
-# %% ../nbs/05_train.ipynb 15
+# %% ../nbs/05_train.ipynb 23
 class Callback:
     "Base class: override any of on_train_begin(state), on_step(state, record), on_eval(state, metrics), on_train_end(state)"
     def on_train_begin(self, state): pass
@@ -180,7 +282,7 @@ class LivePlot(Callback):
         else: self.handle.update(fig)
         plt.close(fig)
 
-# %% ../nbs/05_train.ipynb 17
+# %% ../nbs/05_train.ipynb 25
 @dataclass
 class TrainState:
     "Where training is; saved with every checkpoint"
@@ -251,7 +353,7 @@ def save_model(accelerator:Accelerator, model, path:Path, tokenizer=None):
             if not bars: hf_logging.enable_progress_bar()
     accelerator.wait_for_everyone()
 
-# %% ../nbs/05_train.ipynb 19
+# %% ../nbs/05_train.ipynb 27
 def make_accelerator(cfg:TrainConfig, run_dir:str|Path=None)->Accelerator:
     "An Accelerator for `cfg`: global batches split across processes, accumulation, precision, trackers"
     return Accelerator(gradient_accumulation_plugin=GradientAccumulationPlugin(num_steps=cfg.grad_accum, sync_with_dataloader=False),
@@ -298,6 +400,11 @@ def fit(model,                          # a (Hugging Face) model; every paramete
                if eval_data is not None else None)
     opt = make_optimizer(model, cfg); sched = make_scheduler(opt, cfg, total)
     model, opt, train_dl, sched = acc.prepare(model, opt, train_dl, sched)
+    inner = getattr(opt, "optimizer", opt)                                          # ours, under Accelerate's wrapper
+    if cfg.optimizer_in_backward and P > 1:
+        raise LLMFTError(f"optimizer_in_backward runs on one process, not {P}: DDP averages gradients after the update hooks fire",
+                         where="train.optimizer_in_backward", fix="turn it off for multi-process runs (use FSDP/ZeRO to shard memory there)")
+    hooks = step_in_backward(inner) if cfg.optimizer_in_backward else []
     if eval_dl is not None: eval_dl = acc.prepare(eval_dl)
     if cfg.compile: model = torch.compile(model)
     state = TrainState(total_steps=total)
@@ -309,55 +416,59 @@ def fit(model,                          # a (Hugging Face) model; every paramete
     peak_flops, flops_tok = matmul_peak_flops(acc.device) * P, None
     for cb in callbacks: cb.on_train_begin(state)
     model.train()
-    while state.step < total and not state.stopped_early:
-        if hasattr(train_dl, "set_epoch"): train_dl.set_epoch(state.epoch)           # Accelerate passes it to sampler and dataset
-        sampler.load_state_dict({"epoch": state.epoch, "start": state.batch_in_epoch})
-        sampler.stop = min(n_batches, state.batch_in_epoch + (total - state.step) * k)
-        it, t0, window = iter(train_dl), time.perf_counter(), []
-        while True:
-            window = [b for _, b in zip(range(k), it)]                              # one accumulation window
-            if not window: break
-            if state.stopped_early: continue                                        # drain what the loader prefetched
-            toks = acc.reduce(torch.tensor(float(sum(int(b["attention_mask"].sum()) if "attention_mask" in b else b["input_ids"].numel()
-                                                     for b in window)), device=acc.device), "sum").item()
-            window_loss, _ = backward_window(model, window, acc, loss_fn)
-            if not math.isfinite(window_loss):
-                last = latest_checkpoint(run_dir)
-                raise LLMFTError(f"the loss is {window_loss} at step {state.step + 1}; the update was not applied", where=str(run_dir),
-                                 fix="lower train.lr, keep train.max_grad_norm on, check the data for empty or garbage rows, "
-                                 f"or use bf16 instead of fp16; the last good checkpoint is {last if last else 'none (none saved yet)'}")
-            gnorm = acc.clip_grad_norm_(model.parameters(), cfg.max_grad_norm or float("inf"))
-            opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
-            state.step += 1; state.batch_in_epoch += len(window); state.tokens_seen += int(toks)
-            dt, t0 = time.perf_counter() - t0, time.perf_counter()
-            if flops_tok is None: flops_tok = model_flops_per_token(acc.unwrap_model(model), window[0]["input_ids"].shape[1])
-            record = {"step": state.step, "epoch": state.epoch, "loss": window_loss, "lr": sched.get_last_lr()[0],
-                      "grad_norm": float(gnorm), "tokens_per_s": toks / dt, "mfu": toks / dt * flops_tok / peak_flops,
-                      "peak_memory_mb": peak_memory_bytes(acc.device) / 2**20}
-            if state.step % cfg.log_every == 0 or state.step == total:
-                if acc.is_main_process: append_jsonl(run_dir/"metrics.jsonl", record)
-                if cfg.report_to: acc.log(record, step=state.step)
-            for cb in callbacks: cb.on_step(state, record)
-            do_eval = eval_dl is not None and ((cfg.eval_every and state.step % cfg.eval_every == 0) or state.step == total
-                                               or (not cfg.eval_every and state.batch_in_epoch >= n_batches))
-            if do_eval:
-                metrics = evaluate(model, eval_dl, acc)
-                if metric_for_best not in metrics:
-                    raise LLMFTError(f"metric_for_best {metric_for_best!r} is not among the evaluation metrics {sorted(metrics)}")
-                if acc.is_main_process: append_jsonl(run_dir/"metrics.jsonl", {"step": state.step, **{f"eval_{k}": v for k, v in metrics.items()}})
-                if cfg.report_to: acc.log({f"eval_{k}": v for k, v in metrics.items()}, step=state.step)
-                for cb in callbacks: cb.on_eval(state, metrics)
-                if _is_better(metrics[metric_for_best], state.best_metric, metric_for_best):
-                    state.best_metric, state.best_step, state.bad_evals = metrics[metric_for_best], state.step, 0
-                    save_model(acc, model, run_dir/"best", tokenizer)
-                else:
-                    state.bad_evals += 1
-                    if cfg.early_stopping_patience and state.bad_evals >= cfg.early_stopping_patience: state.stopped_early = True
-            if (cfg.save_every and state.step % cfg.save_every == 0) or (not cfg.save_every and do_eval) or state.stopped_early:
-                save_checkpoint(acc, state, run_dir, cfg.keep_last)
-            t0 = time.perf_counter()
-            if state.stopped_early: sampler.stop = 0                               # the loader runs out; no break (clean DDP exit)
-        if state.batch_in_epoch >= n_batches: state.epoch, state.batch_in_epoch = state.epoch + 1, 0
+    try:
+        while state.step < total and not state.stopped_early:
+            if hasattr(train_dl, "set_epoch"): train_dl.set_epoch(state.epoch)           # Accelerate passes it to sampler and dataset
+            sampler.load_state_dict({"epoch": state.epoch, "start": state.batch_in_epoch})
+            sampler.stop = min(n_batches, state.batch_in_epoch + (total - state.step) * k)
+            it, t0, window = iter(train_dl), time.perf_counter(), []
+            while True:
+                window = [b for _, b in zip(range(k), it)]                              # one accumulation window
+                if not window: break
+                if state.stopped_early: continue                                        # drain what the loader prefetched
+                toks = acc.reduce(torch.tensor(float(sum(int(b["attention_mask"].sum()) if "attention_mask" in b else b["input_ids"].numel()
+                                                         for b in window)), device=acc.device), "sum").item()
+                inner.grad_sq = 0.0
+                window_loss, _ = backward_window(model, window, acc, loss_fn)
+                if not math.isfinite(window_loss):
+                    last = latest_checkpoint(run_dir)
+                    raise LLMFTError(f"the loss is {window_loss} at step {state.step + 1}; the update was not applied", where=str(run_dir),
+                                     fix="lower train.lr, keep train.max_grad_norm on, check the data for empty or garbage rows, "
+                                     f"or use bf16 instead of fp16; the last good checkpoint is {last if last else 'none (none saved yet)'}")
+                gnorm = math.sqrt(inner.grad_sq) if hooks else acc.clip_grad_norm_(model.parameters(), cfg.max_grad_norm or float("inf"))
+                opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
+                state.step += 1; state.batch_in_epoch += len(window); state.tokens_seen += int(toks)
+                dt, t0 = time.perf_counter() - t0, time.perf_counter()
+                if flops_tok is None: flops_tok = model_flops_per_token(acc.unwrap_model(model), window[0]["input_ids"].shape[1])
+                record = {"step": state.step, "epoch": state.epoch, "loss": window_loss, "lr": sched.get_last_lr()[0],
+                          "grad_norm": float(gnorm), "tokens_per_s": toks / dt, "mfu": toks / dt * flops_tok / peak_flops,
+                          "peak_memory_mb": peak_memory_bytes(acc.device) / 2**20}
+                if state.step % cfg.log_every == 0 or state.step == total:
+                    if acc.is_main_process: append_jsonl(run_dir/"metrics.jsonl", record)
+                    if cfg.report_to: acc.log(record, step=state.step)
+                for cb in callbacks: cb.on_step(state, record)
+                do_eval = eval_dl is not None and ((cfg.eval_every and state.step % cfg.eval_every == 0) or state.step == total
+                                                   or (not cfg.eval_every and state.batch_in_epoch >= n_batches))
+                if do_eval:
+                    metrics = evaluate(model, eval_dl, acc)
+                    if metric_for_best not in metrics:
+                        raise LLMFTError(f"metric_for_best {metric_for_best!r} is not among the evaluation metrics {sorted(metrics)}")
+                    if acc.is_main_process: append_jsonl(run_dir/"metrics.jsonl", {"step": state.step, **{f"eval_{k}": v for k, v in metrics.items()}})
+                    if cfg.report_to: acc.log({f"eval_{k}": v for k, v in metrics.items()}, step=state.step)
+                    for cb in callbacks: cb.on_eval(state, metrics)
+                    if _is_better(metrics[metric_for_best], state.best_metric, metric_for_best):
+                        state.best_metric, state.best_step, state.bad_evals = metrics[metric_for_best], state.step, 0
+                        save_model(acc, model, run_dir/"best", tokenizer)
+                    else:
+                        state.bad_evals += 1
+                        if cfg.early_stopping_patience and state.bad_evals >= cfg.early_stopping_patience: state.stopped_early = True
+                if (cfg.save_every and state.step % cfg.save_every == 0) or (not cfg.save_every and do_eval) or state.stopped_early:
+                    save_checkpoint(acc, state, run_dir, cfg.keep_last)
+                t0 = time.perf_counter()
+                if state.stopped_early: sampler.stop = 0                               # the loader runs out; no break (clean DDP exit)
+            if state.batch_in_epoch >= n_batches: state.epoch, state.batch_in_epoch = state.epoch + 1, 0
+    finally:
+        for h in hooks: h.remove()                                                 # the model is plain again
     save_model(acc, model, run_dir/"final", tokenizer)
     for cb in callbacks: cb.on_train_end(state)
     acc.wait_for_everyone()
