@@ -1,18 +1,22 @@
-"""Classification fine-tuning throughput: llm_ft vs Hugging Face `Trainer`, same model, same data, same run.
+"""Classification fine-tuning throughput: llm_ft vs Hugging Face `Trainer`, same GPT-2-shaped classifier, same data, same run.
 
-    python bench/classify_throughput.py [--data ../shared/data] [--rows 2000]
+    python bench/classify_throughput.py [--data ../shared/data] [--rows 2000] [--seeds 3]
 
-Full fine-tuning of one GPT-2-shaped classifier (4 layers, 256 wide, 4 heads, vocab 8192 from a byte-level BPE trained on
-SST-2 train, our `GPTForSequenceClassification`, identical initial weights in every run) for one epoch over 2,000 SST-2
-train rows, batch 16, max length 128, AdamW lr 5e-4, weight decay 0.01, linear decay, clipping 1.0, fp32, 2 CPU threads:
-  * llm_ft `fit` (length-grouped batches, the default);
-  * Trainer (a) padding every example to max length (run_glue's default), (b) dynamic padding (DataCollatorWithPadding),
-    (c) `train_sampling_strategy="group_by_length"` with dynamic padding.
-Reported: examples/s over the whole training call (llm_ft includes writing final/, Trainer saves nothing), the share of
-padded tokens in the batches the model saw, and SST-2 dev accuracy after the epoch (one scorer for all). Prints a table and
-one JSON line with the ratio of llm_ft to the best Trainer mode.
+Full fine-tuning of a GPT-2-shaped classifier (4 layers, 256 wide, 4 heads, vocab 8192 from a byte-level BPE trained on SST-2
+train, exact GELU, no dropout) for one epoch over 2,000 SST-2 train rows, batch 16, max length 128, AdamW lr 5e-4, weight
+decay 0.01, linear decay, clipping 1.0, fp32, 2 CPU threads. Every run starts from the same initial weights: a Hugging Face
+`GPT2ForSequenceClassification` initialised with seed 0, copied into llm_ft's `GPTForSequenceClassification` (`from_gpt2`;
+the two give the same logits, checked at start):
+  * llm_ft `fit` with our classifier (length-grouped batches; the last block computes only the pooled token);
+  * Trainer with `GPT2ForSequenceClassification`, what a Trainer user runs: (a) padding every example to max length
+    (run_glue's default), (b) dynamic padding (DataCollatorWithPadding), (c) `train_sampling_strategy="group_by_length"`.
+llm_ft and Trainer (c) run once per data-order seed (`--seeds`), so dev accuracy after the epoch is reported as mean and
+spread (one epoch from random init is noisy); (a) and (b) run once. Reported: examples/s over the whole training call
+(llm_ft includes writing final/, Trainer saves nothing), the share of padded tokens the model saw, SST-2 dev accuracy (one
+scorer for all). Prints a table and one JSON line with the ratio of llm_ft to the best Trainer mode.
 """
 import argparse, json, os, random, tempfile, time
+import numpy as np
 from pathlib import Path
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import torch
@@ -23,7 +27,7 @@ from llm_ft.config import TrainConfig, FinetuneConfig
 from llm_ft.data import read_rows, tokenize_classification, Collator, PaddingMeter
 from llm_ft.evaluation import predict_classification
 from llm_ft.finetune import classification_loss
-from llm_ft.model import GPTConfig, GPTForSequenceClassification
+from llm_ft.model import GPTConfig, GPTForSequenceClassification, from_gpt2
 from llm_ft.tokenizer import train_bpe_tokenizer
 from llm_ft.train import fit
 
@@ -36,37 +40,48 @@ class Counting:
     def __call__(self, feats):
         b = self.collate(feats); self.meter.update(b); return b
 
-def model_for(tok, state=None):
+def hf_model(tok, state=None):
+    "The Hugging Face GPT-2 classifier a Trainer user runs, same shape as ours"
+    from transformers import GPT2Config, GPT2ForSequenceClassification
     torch.manual_seed(0)
-    m = GPTForSequenceClassification(GPTConfig(vocab_size=len(tok), n_positions=T, n_embd=256, n_layer=4, n_head=4, num_labels=2,
-                                               pad_token_id=tok.pad_token_id))
+    m = GPT2ForSequenceClassification(GPT2Config(vocab_size=len(tok), n_positions=T, n_embd=256, n_layer=4, n_head=4, num_labels=2,
+                                                 pad_token_id=tok.pad_token_id, bos_token_id=None, eos_token_id=None, activation_function="gelu", resid_pdrop=0.0,
+                                                 embd_pdrop=0.0, attn_pdrop=0.0, layer_norm_epsilon=1e-5))
     if state is not None: m.load_state_dict(state)
+    return m
+
+def our_model(hf):
+    "llm_ft's classifier holding exactly `hf`'s weights"
+    lm = from_gpt2({k: v for k, v in hf.state_dict().items() if k != "score.weight"}, hf.config)
+    m = GPTForSequenceClassification(GPTConfig(**{**lm.config.to_dict(), "num_labels": 2, "pad_token_id": hf.config.pad_token_id}))
+    m.transformer.load_state_dict(lm.transformer.state_dict())
+    with torch.no_grad(): m.score.weight.copy_(hf.score.weight)
     return m
 
 def dev_accuracy(model, dev, tok):
     return float(predict_classification(model, dev, tok.pad_token_id).compute()["accuracy"])
 
-def run_llm_ft(train, dev, tok, init, out):
-    model, coll = model_for(tok, init), Counting(Collator(tok.pad_token_id))
+def run_llm_ft(train, dev, tok, init, out, seed=0):
+    model, coll = our_model(hf_model(tok, init)), Counting(Collator(tok.pad_token_id))
     cfg = TrainConfig(lr=LR, weight_decay=0.01, schedule="linear", min_lr_ratio=0.0, epochs=1, max_grad_norm=1.0, log_every=50,
-                      save_every=10**9, eval_every=10**9, seed=0)
+                      save_every=10**9, eval_every=10**9, seed=seed)
     t0 = time.perf_counter()
-    fit(model, train.remove_columns(["length"]), cfg, out/"llm_ft", batch_size=BS, collate_fn=coll, lengths=train["length"],
+    fit(model, train.remove_columns(["length"]), cfg, out/f"llm_ft_{seed}", batch_size=BS, collate_fn=coll, lengths=train["length"],
         loss_fn=classification_loss(FinetuneConfig()), callbacks=[])
     wall = time.perf_counter() - t0
     return {"examples_per_s": len(train) // BS * BS / wall, "padded": coll.meter.padded_fraction, "accuracy": dev_accuracy(model, dev, tok), "wall_s": wall}
 
-def run_trainer(train, dev, tok, init, out, mode):
-    model = model_for(tok, init)
+def run_trainer(train, dev, tok, init, out, mode, seed=0):
+    model = hf_model(tok, init)
     if mode == "max_length":
         ds = train.map(lambda b: {"input_ids": [ids + [tok.pad_token_id] * (T - len(ids)) for ids in b["input_ids"]],
                                   "attention_mask": [[1] * len(ids) + [0] * (T - len(ids)) for ids in b["input_ids"]]}, batched=True)
         coll = Counting(default_data_collator)
     else:
         ds, coll = train, Counting(DataCollatorWithPadding(tok))
-    args = TrainingArguments(output_dir=str(out/f"trainer_{mode}"), per_device_train_batch_size=BS, num_train_epochs=1, learning_rate=LR,
+    args = TrainingArguments(output_dir=str(out/f"trainer_{mode}_{seed}"), per_device_train_batch_size=BS, num_train_epochs=1, learning_rate=LR,
                              weight_decay=0.01, lr_scheduler_type="linear", max_grad_norm=1.0, save_strategy="no", report_to=[],
-                             logging_steps=50, disable_tqdm=True, use_cpu=True, seed=0, dataloader_drop_last=True,
+                             logging_steps=50, disable_tqdm=True, use_cpu=True, seed=seed, dataloader_drop_last=True,
                              train_sampling_strategy="group_by_length" if mode == "group_by_length" else "random",
                              **({"length_column_name": "length"} if mode == "group_by_length" else {}))
     keep = ["input_ids", "labels"] + (["attention_mask"] if mode == "max_length" else []) + (["length"] if mode == "group_by_length" else [])
@@ -74,10 +89,17 @@ def run_trainer(train, dev, tok, init, out, mode):
     t0 = time.perf_counter(); tr.train(); wall = time.perf_counter() - t0
     return {"examples_per_s": len(train) // BS * BS / wall, "padded": coll.meter.padded_fraction, "accuracy": dev_accuracy(model, dev, tok), "wall_s": wall}
 
+def summary(runs):
+    "Mean over seeds, accuracy spread kept"
+    acc = np.array([r["accuracy"] for r in runs])
+    out = {k: float(np.mean([r[k] for r in runs])) for k in runs[0]}
+    return {**out, "accuracy_std": float(acc.std()), "accuracies": acc.tolist(), "seeds": len(runs)}
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2]/"shared"/"data"))
     ap.add_argument("--rows", type=int, default=2000)
+    ap.add_argument("--seeds", type=int, default=3, help="data-order seeds for llm_ft and Trainer (group_by_length)")
     a = ap.parse_args()
     torch.set_num_threads(min(2, os.cpu_count()))
     sst = Path(a.data)/"sst2"
@@ -87,17 +109,22 @@ def main():
     enc = lambda rs: tokenize_classification(datasets.Dataset.from_list([{"text": r["sentence"], "labels": int(r["label"])} for r in rs]),
                                              tok, "text", T, label_column="labels")
     train, dev = enc(rows[:a.rows]), enc(read_rows(sst/"dev.tsv").to_list()).remove_columns(["length"])
-    init = model_for(tok).state_dict()
+    hf = hf_model(tok); init = hf.state_dict()
+    x = torch.tensor([[5, 9, 300, 41, 7, 2], [17, 80, 6, tok.pad_token_id, tok.pad_token_id, tok.pad_token_id]])
+    gap = (hf.eval()(x, attention_mask=(x != tok.pad_token_id).long()).logits - our_model(hf).eval()(x, attention_mask=(x != tok.pad_token_id).long()).logits).abs().max()
+    print(f"same initial model: largest logit difference llm_ft vs Hugging Face GPT-2 {gap:.1e}")
+    assert gap < 1e-4
     out = Path(tempfile.mkdtemp(prefix="llm_ft_clf_bench_"))
-    res = {"llm_ft (length-grouped)": run_llm_ft(train, dev, tok, init, out)}
-    for mode in ("max_length", "dynamic", "group_by_length"):
-        res[f"Trainer ({mode})"] = run_trainer(train, dev, tok, init, out, mode)
+    res = {"llm_ft (length-grouped)": summary([run_llm_ft(train, dev, tok, init, out, s) for s in range(a.seeds)])}
+    for mode in ("max_length", "dynamic"): res[f"Trainer ({mode})"] = summary([run_trainer(train, dev, tok, init, out, mode)])
+    res["Trainer (group_by_length)"] = summary([run_trainer(train, dev, tok, init, out, "group_by_length", s) for s in range(a.seeds)])
     best = max((v["examples_per_s"], k) for k, v in res.items() if k.startswith("Trainer"))
-    print(f"\n{'run':<28}{'examples/s':>12}{'padded':>9}{'dev acc':>9}{'wall s':>8}")
-    for k, v in res.items(): print(f"{k:<28}{v['examples_per_s']:>12.1f}{v['padded']:>9.1%}{v['accuracy']:>9.4f}{v['wall_s']:>8.1f}")
+    print(f"\n{'run':<28}{'examples/s':>12}{'padded':>9}{'dev acc (mean +- std over seeds)':>34}{'wall s':>8}")
+    for k, v in res.items():
+        print(f"{k:<28}{v['examples_per_s']:>12.1f}{v['padded']:>9.1%}{v['accuracy']:>20.4f} +- {v['accuracy_std']:.4f} ({v['seeds']}){v['wall_s']:>8.1f}")
     ratio = res["llm_ft (length-grouped)"]["examples_per_s"] / best[0]
     print(f"llm_ft / best Trainer mode ({best[1]}): {ratio:.2f}x (goal >= 1.2x)")
-    print(json.dumps({"bench": "classify_throughput", "rows": a.rows, "results": res, "ratio_vs_best_trainer": round(ratio, 3),
-                      "best_trainer": best[1]}))
+    print(json.dumps({"bench": "classify_throughput", "rows": a.rows, "seeds": a.seeds, "results": res, "ratio_vs_best_trainer": round(ratio, 3),
+                      "best_trainer": best[1], "init_logit_gap": float(gap)}))
 
 if __name__ == "__main__": main()
