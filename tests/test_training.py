@@ -21,11 +21,15 @@ def overrides(root, name, corpus, **extra):
 
 def losses(run): return {r["step"]: r["loss"] for r in read_jsonl(Path(run)/"metrics.jsonl") if "loss" in r}
 
-def test_sigkill_then_resume_is_bit_identical(tmp_path, corpus, offline_env):
-    full = subprocess.run([sys.executable, SCRIPT, *overrides(tmp_path, "full", corpus)], env=offline_env,
+SAVERS = {"train.optimizer_in_backward": "true", "train.max_grad_norm": "null", "train.optimizer_state": "bf16",
+          "model.gradient_checkpointing": "true"}
+
+@pytest.mark.parametrize("extra", [{}, SAVERS], ids=["plain", "memory-savers"])
+def test_sigkill_then_resume_is_bit_identical(tmp_path, corpus, offline_env, extra):
+    full = subprocess.run([sys.executable, SCRIPT, *overrides(tmp_path, "full", corpus, **extra)], env=offline_env,
                           capture_output=True, text=True, timeout=600)
     assert full.returncode == 0, full.stderr[-2000:]
-    args = overrides(tmp_path, "killed", corpus)
+    args = overrides(tmp_path, "killed", corpus, **extra)
     p = subprocess.Popen([sys.executable, SCRIPT, "--step-sleep", "0.3", *args], env=offline_env,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ck = tmp_path/"killed"/"checkpoints"
@@ -63,3 +67,13 @@ def test_two_processes_match_one(tmp_path, corpus, offline_env):
     assert sorted(p.name for p in run.iterdir()) == ["best", "checkpoints", "config.yaml", "final", "metrics.jsonl", "plots",
                                                      "results.json", "tokenizer"]
     assert len(read_jsonl(run/"metrics.jsonl")) == len(read_jsonl(tmp_path/"one"/"metrics.jsonl"))   # one writer
+
+def test_step_in_backward_refuses_two_processes(tmp_path, corpus, offline_env):
+    "The optimizer step inside backward cannot run under DDP: a clear error, not a silently wrong run"
+    env = {**offline_env, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"}
+    launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+              "--mixed_precision", "no", "--dynamo_backend", "no", SCRIPT]
+    r = subprocess.run([*launch, *overrides(tmp_path, "ddp", corpus, **SAVERS)], env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode != 0
+    assert "optimizer_in_backward runs on one process, not 2" in r.stdout + r.stderr
+    assert not (tmp_path/"ddp"/"final").exists()
