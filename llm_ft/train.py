@@ -88,9 +88,7 @@ class AdamW(torch.optim.Optimizer):
                  chunk:int=2**20):                       # elements updated at once: bounds the fp32 temporaries
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
         self.state_dtype, self.chunk, self.grad_sq, self._noise = state_dtype, chunk, 0.0, (None, None)
-        flat = [(i, p) for i, g in enumerate(self.param_groups) for p in g["params"]]
-        self._group = {id(p): i for i, p in flat}
-        self._index = {id(p): j for j, (_, p) in enumerate(flat)}
+        self._group = {id(p): i for i, g in enumerate(self.param_groups) for p in g["params"]}
 
     @torch.no_grad()
     def update(self, p:torch.Tensor):
