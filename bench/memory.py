@@ -132,6 +132,13 @@ def planned(spec):
                        optimizer_in_backward=bool(o.get("optimizer_in_backward")), gradient_checkpointing=bool(o.get("checkpointing")),
                        fused_loss=spec["arch"] == "gpt").total
 
+def measure_row(spec, size, name, cap_gb):
+    "One table row: the measurement, labelled, with the planner's prediction beside it (progress to stderr)"
+    r = measure(spec, cap_gb); r.update(size=size, run=name)
+    if "params" in r: r["planned_bytes_per_param"] = planned({**spec, "params": r["params"]}) / r["params"]
+    print(json.dumps({k: v for k, v in r.items() if k != "losses"}), file=sys.stderr, flush=True)
+    return r
+
 def curves(data, steps=60):
     "Loss curves on real text: each saver against the seed-to-seed noise of the baseline"
     import numpy as np, torch
@@ -184,16 +191,12 @@ def main():
         runs += [(f"llm_ft {k}", "llm_ft", o) for k, o in SAVERS.items()]
         for name, who, o in runs:
             spec = {"arch": "gpt", "shape": SIZES[size], "B": a.batch, "T": a.seq, "steps": a.steps, "who": who, "opts": o}
-            r = measure(spec, a.cap_gb); r.update(size=size, run=name)
-            if "params" in r: r["planned_bytes_per_param"] = planned({**spec, "params": r["params"]}) / r["params"]
-            results.append(r); print(json.dumps({k: v for k, v in r.items() if k != "losses"}), file=sys.stderr, flush=True)
+            results.append(measure_row(spec, size, name, a.cap_gb))
     if a.moonshot:
         for name, who, o in [("llm_ft all savers", "llm_ft", SAVERS["all savers"]), ("Trainer + checkpointing", "trainer", {"checkpointing": True}),
                              ("Trainer", "trainer", {})]:
             spec = {"arch": "llama", "B": 1, "T": 256, "steps": 1, "who": who, "opts": o}
-            r = measure(spec, a.cap_gb); r.update(size="1.1B", run=name)
-            if "params" in r: r["planned_bytes_per_param"] = planned({**spec, "params": r["params"]}) / r["params"]
-            results.append(r); print(json.dumps({k: v for k, v in r.items() if k != "losses"}), file=sys.stderr, flush=True)
+            results.append(measure_row(spec, "1.1B", name, a.cap_gb))
     print(f"\n{'size':<6}{'run':<28}{'params':>8}{'bytes/param':>13}{'planned':>9}{'peak RSS':>11}{'s/step':>8}")
     for r in results:
         if "params" not in r:
