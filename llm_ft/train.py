@@ -426,7 +426,7 @@ def fit(model,                          # a (Hugging Face) model; every paramete
                 if state.stopped_early: continue                                        # drain what the loader prefetched
                 toks = acc.reduce(torch.tensor(float(sum(int(b["attention_mask"].sum()) if "attention_mask" in b else b["input_ids"].numel()
                                                          for b in window)), device=acc.device), "sum").item()
-                inner.grad_sq = 0.0
+                if hooks: inner.grad_sq = 0.0                                         # summed by the hooks during backward
                 window_loss, _ = backward_window(model, window, acc, loss_fn)
                 if not math.isfinite(window_loss):
                     last = latest_checkpoint(run_dir)
