@@ -5,7 +5,7 @@
 
 The text form is a sequence of cells, each opened by a marker line: `# %%` for code and
 `# %% [md]` for markdown, whose lines are commented out with `# ` (as in jupytext's percent format). The notebook in `nbs/` stays the source of truth; the text file is a
-scratch copy. `--run` executes the notebook with execnb (the engine `nbdev_test` uses) from the
+scratch copy. `--reuse` (prose-only edits) keeps the stored outputs when no code cell changed. `--run` executes the notebook with execnb (the engine `nbdev_test` uses) from the
 notebook's folder so that short outputs (a table, a plot) are stored; run `nbdev_clean` afterwards.
 """
 import argparse, re, json, os, sys
@@ -51,7 +51,7 @@ def new_nb(cells):
             "nbformat": 4, "nbformat_minor": 4}
 
 def run_nb(nb, path):
-    "Execute `nb` in the folder of `path`, as nbdev_test does (IN_TEST is not set: outputs are full runs)."
+    "Execute `nb` in the folder of `path`, as nbdev_test does (IN_TEST is not set: outputs are full runs); stderr is not kept"
     from execnb.shell import CaptureShell
     from execnb.nbio import dict2nb, nb2dict
     cwd = os.getcwd()
@@ -60,13 +60,19 @@ def run_nb(nb, path):
         obj = dict2nb(nb)
         skip = lambda c: c.cell_type == "code" and re.search(r"^#\|\s*eval:\s*false", c.source, re.M) is not None  # as nbdev_test
         CaptureShell().run_all(obj, exc_stop=True, preproc=skip)
+        for c in obj.cells:        # progress bars and load reports: live in Jupyter, noise in the stored notebook
+            if c.cell_type == "code": c.outputs = [o for o in c.get("outputs", []) if o.get("name") != "stderr"]
         return nb2dict(obj)
     finally: os.chdir(cwd)
+
+def _src_text(cell): return cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("cmd", choices=["totext", "tonb"]); p.add_argument("src"); p.add_argument("dst")
     p.add_argument("--run", action="store_true", help="execute the notebook and keep its outputs")
+    p.add_argument("--reuse", action="store_true",
+                   help="prose-only edits: keep the outputs of dst's code cells whose source is unchanged (fails if any code changed)")
     a = p.parse_args(argv)
     if a.cmd == "totext":
         nb = json.loads(Path(a.src).read_text())
@@ -74,6 +80,12 @@ def main(argv=None):
     else:
         nb = new_nb(text_to_cells(Path(a.src).read_text()))
         if a.run: nb = run_nb(nb, a.dst)
+        elif a.reuse:
+            old = [c for c in json.loads(Path(a.dst).read_text())["cells"] if c["cell_type"] == "code"]
+            new = [c for c in nb["cells"] if c["cell_type"] == "code"]
+            if [_src_text(c) for c in old] != [_src_text(c) for c in new]:
+                sys.exit(f"{a.dst}: code cells changed, so their outputs would be stale: run it with --run")
+            for o, n in zip(old, new): n["outputs"] = o.get("outputs", [])
         from execnb.nbio import dict2nb, write_nb   # write in the layout nbdev_clean keeps
         write_nb(dict2nb(nb), a.dst)
 
