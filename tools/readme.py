@@ -3,10 +3,10 @@
     python tools/readme.py          # write README.md
     python tools/readme.py --check  # exit 1 if README.md is not what index.ipynb gives
 
-Hidden cells (`#| hide`) are left out, `#|` directive lines are stripped, code cells become
+Hidden cells (`#| hide`) are left out, relative links to notebooks get the `nbs/` prefix, `#|` directive lines are stripped, code cells become
 ```python blocks and their stored text outputs plain blocks, in the layout nbdev_readme writes.
 """
-import argparse, json, sys
+import argparse, json, re, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,7 +38,8 @@ def render(nb:dict)->str:
     blocks = []
     for c in nb["cells"]:
         src = _text(c["source"])
-        if c["cell_type"] == "markdown": blocks.append(src.strip()); continue
+        if c["cell_type"] == "markdown":                       # notebook links are relative to nbs/; the README sits at the root
+            blocks.append(re.sub(r"\]\((?!https?:|/|#)([^)]+\.ipynb)\)", r"](nbs/\1)", src.strip())); continue
         if c["cell_type"] != "code" or "hide" in _directives(src): continue
         code = "\n".join(l for l in src.splitlines() if not l.startswith("#|")).strip()
         if code: blocks.append(f"```python\n{code}\n```")
