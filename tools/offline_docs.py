@@ -11,14 +11,13 @@ machine (not on our CI machines), so this script gives a faithful preview that C
    attributes are dropped, and every page gets the sidebar (same order as `sidebar.yml`) and its links rewritten from
    `.ipynb` to `.html`.
 """
-import argparse, html, json, re, shutil, sys
+import argparse, html, os, re, shutil, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
 def preprocess(n_workers:int=1)->Path:
     "nbdev's docs pre-processing (what `nbdev_proc_nbs` does) without trying to install quarto; returns `_proc/`"
-    import os
     os.chdir(ROOT)
     from nbdev.config import get_config
     from nbdev.quarto import refresh_quarto_yml, nbdev_sidebar
@@ -77,7 +76,7 @@ def render(proc:Path, out:Path)->list[Path]:
     "HTML pages for every processed notebook under `proc`, written under `out`"
     import nbformat
     from nbconvert import HTMLExporter
-    nbs = proc  # sidebar.yml and the notebooks sit side by side in _proc/
+    nbs = proc                                        # sidebar.yml and the processed notebooks sit side by side
     sections = _sidebar(nbs)
     exporter = HTMLExporter(template_name="lab")
     exporter.exclude_input_prompt = exporter.exclude_output_prompt = True
@@ -92,8 +91,8 @@ def render(proc:Path, out:Path)->list[Path]:
         for c in nb.cells:
             if c.cell_type == "code":
                 dirs = [l for l in c.source.splitlines() if l.startswith("#|")]
-                if any(re.match(r"#\|\s*(echo:\s*false|hide)", d) for d in dirs): c.metadata["transient"] = {"remove_source": True}
-                c.source = "\n".join(l for l in c.source.splitlines() if not l.startswith("#|")).strip()
+                hidden = any(re.match(r"#\|\s*(echo:\s*false|hide)", d) for d in dirs)
+                c.source = "" if hidden else "\n".join(l for l in c.source.splitlines() if not l.startswith("#|")).strip()
                 for o in c.get("outputs", []):
                     md = o.get("data", {}).get("text/markdown")
                     if md: o["data"]["text/markdown"] = re.sub(r"\{target=[^}]*\}", "", md)
@@ -103,8 +102,6 @@ def render(proc:Path, out:Path)->list[Path]:
         head = [nbformat.v4.new_markdown_cell(f"# {title}" + (f"\n\n<p class='description'>{html.escape(fm['description'])}</p>"
                                                                 if fm.get("description") else ""))]
         nb.cells = head + nb.cells
-        for c in nb.cells:
-            if c.cell_type == "code" and c.metadata.get("transient", {}).get("remove_source"): c.source = ""
         body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
         page = pages[rel]
         depth = page.count("/")
