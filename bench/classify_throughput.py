@@ -1,6 +1,6 @@
 """Classification fine-tuning throughput: llm_ft vs Hugging Face `Trainer`, same GPT-2-shaped classifier, same data, same run.
 
-    python bench/classify_throughput.py [--data ../shared/data] [--rows 2000] [--seeds 3]
+    python bench/classify_throughput.py [--data FOLDER] [--rows 2000] [--seeds 3]
 
 Full fine-tuning of a GPT-2-shaped classifier (4 layers, 256 wide, 4 heads, vocab 8192 from a byte-level BPE trained on SST-2
 train, exact GELU, no dropout) for one epoch over 2,000 SST-2 train rows, batch 16, max length 128, AdamW lr 5e-4, weight
@@ -24,7 +24,8 @@ import datasets
 from transformers import Trainer, TrainingArguments, DataCollatorWithPadding, default_data_collator
 from transformers.utils import logging as hf_logging
 from llm_ft.config import TrainConfig, FinetuneConfig
-from llm_ft.data import read_rows, tokenize_classification, Collator, PaddingMeter
+from llm_ft.data import tokenize_classification, Collator, PaddingMeter
+from llm_ft.datasets import get_dataset
 from llm_ft.evaluation import predict_classification
 from llm_ft.finetune import classification_loss
 from llm_ft.model import GPTConfig, GPTForSequenceClassification, from_gpt2
@@ -97,18 +98,18 @@ def summary(runs):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2]/"shared"/"data"))
+    ap.add_argument("--data", default=None, help="a folder holding the datasets (default: the registry: LLM_FT_DATA, the cache, or a download)")
     ap.add_argument("--rows", type=int, default=2000)
     ap.add_argument("--seeds", type=int, default=3, help="data-order seeds for llm_ft and Trainer (group_by_length)")
     a = ap.parse_args()
     torch.set_num_threads(min(2, os.cpu_count()))
-    sst = Path(a.data)/"sst2"
-    rows = read_rows(sst/"train.tsv").to_list()
-    tok = train_bpe_tokenizer([r["sentence"] for r in rows], vocab_size=8192, max_length=T)
+    sst = get_dataset("sst2", folder=a.data)
+    rows = sst.split("train").to_list()
+    tok = train_bpe_tokenizer([r["text"] for r in rows], vocab_size=8192, max_length=T)
     random.Random(0).shuffle(rows)
-    enc = lambda rs: tokenize_classification(datasets.Dataset.from_list([{"text": r["sentence"], "labels": int(r["label"])} for r in rs]),
+    enc = lambda rs: tokenize_classification(datasets.Dataset.from_list([{"text": r["text"], "labels": int(r["label"] == "positive")} for r in rs]),
                                              tok, "text", T, label_column="labels")
-    train, dev = enc(rows[:a.rows]), enc(read_rows(sst/"dev.tsv").to_list()).remove_columns(["length"])
+    train, dev = enc(rows[:a.rows]), enc(sst.split("dev").to_list()).remove_columns(["length"])
     hf = hf_model(tok); init = hf.state_dict()
     x = torch.tensor([[5, 9, 300, 41, 7, 2], [17, 80, 6, tok.pad_token_id, tok.pad_token_id, tok.pad_token_id]])
     gap = (hf.eval()(x, attention_mask=(x != tok.pad_token_id).long()).logits - our_model(hf).eval()(x, attention_mask=(x != tok.pad_token_id).long()).logits).abs().max()

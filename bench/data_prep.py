@@ -1,6 +1,6 @@
 """Data preparation speed: llm_ft's packer vs the Hugging Face `run_clm` pipeline, same run, same tokenizer.
 
-    python bench/data_prep.py [--data ../shared/data] [--repeats 2]
+    python bench/data_prep.py [--data FOLDER] [--repeats 2]
 
 For tinyshakespeare and SST-2 train it tokenizes and packs the text into 256-token blocks, cold
 (empty caches) and warm (caches filled by the cold run), with
@@ -15,6 +15,7 @@ from pathlib import Path
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
 import datasets
 from llm_ft.data import read_rows, pack_file, LMBlocks
+from llm_ft.datasets import get_dataset
 from llm_ft.tokenizer import train_bpe_tokenizer
 
 BLOCK = 256
@@ -42,11 +43,10 @@ def timed(fn, *a):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2]/"shared"/"data"))
+    ap.add_argument("--data", default=None, help="a folder holding the datasets (default: the registry: LLM_FT_DATA, the cache, or a download)")
     ap.add_argument("--repeats", type=int, default=2)
     a = ap.parse_args()
-    data = Path(a.data)
-    shakes, sst = data/"tinyshakespeare"/"input.txt", data/"sst2"/"train.tsv"
+    shakes, sst = get_dataset("tinyshakespeare", folder=a.data).files["input.txt"], get_dataset("sst2", folder=a.data).files["train.tsv"]
     tok = train_bpe_tokenizer(read_rows(sst)["sentence"][:20000] + shakes.read_text().split("\n\n"), vocab_size=8192)
     cases = [("tinyshakespeare", shakes, {"format": "text"}, "text", "text", {}),
              ("sst2-train", sst, {}, "sentence", "csv", {"delimiter": "\t", "quoting": 3})]

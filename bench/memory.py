@@ -1,6 +1,6 @@
 """Full-fine-tuning memory: peak resident memory per parameter, llm_ft vs Hugging Face `Trainer`, same model, same batch.
 
-    python bench/memory.py [--sizes 10M,100M,350M] [--moonshot] [--curves] [--data ../shared/data]
+    python bench/memory.py [--sizes 10M,100M,350M] [--moonshot] [--curves] [--data FOLDER]
 
 Every measurement runs in a fresh process: imports, then one warm-up step of a 1-layer model of the same width, batch and
 length (PyTorch's kernels, thread pools and matrix-multiply workspaces stay resident afterwards; they are not the model's
@@ -148,7 +148,8 @@ def curves(data, steps=60):
     from llm_ft.tokenizer import train_bpe_tokenizer
     from llm_ft.train import fit
     from llm_ft.core import read_jsonl
-    text = (Path(data)/"tinyshakespeare"/"input.txt").read_text()
+    from llm_ft.datasets import get_dataset
+    text = get_dataset("tinyshakespeare", folder=data).split("all")["text"][0]
     tok = train_bpe_tokenizer(text.splitlines(), vocab_size=2048, max_length=10**6)
     ids = torch.tensor(tok(text)["input_ids"]); T, B = 128, 16
     def run(name, data_seed, **o):
@@ -182,7 +183,7 @@ def main():
     ap.add_argument("--moonshot", action="store_true", help="also the 1.1B-parameter Llama step at batch 1 x 256")
     ap.add_argument("--curves", action="store_true", help="also the loss curves of every saver on tinyshakespeare")
     ap.add_argument("--cap_gb", type=float, default=21.0, help="stop a run whose resident memory passes this")
-    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2]/"shared"/"data"))
+    ap.add_argument("--data", default=None, help="a folder holding the datasets (default: the registry: LLM_FT_DATA, the cache, or a download)")
     a = ap.parse_args()
     if a.child: return child(json.loads(a.child))
     results = []

@@ -1,6 +1,6 @@
 """Pretraining throughput: llm_ft's loop vs Hugging Face Trainer on the same GPT-2-shaped model and tokens.
 
-    python bench/pretrain_throughput.py [--data ../shared/data] [--steps 12] [--rounds 2]
+    python bench/pretrain_throughput.py [--data FOLDER] [--steps 12] [--rounds 2]
 
 Model: 4 layers, 4 heads, 256 wide, block 256, vocab 8192, batch 16, fp32, AdamW 3e-4 cosine, clipping 1.0.
 Tokens: tinyshakespeare with a byte-level BPE (8192). Runs alternate in fresh processes (so peak RSS is
@@ -61,7 +61,7 @@ def worker(kind, tokens_path, steps, out):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2]/"shared"/"data"))
+    ap.add_argument("--data", default=None, help="a folder holding the datasets (default: the registry: LLM_FT_DATA, the cache, or a download)")
     ap.add_argument("--steps", type=int, default=12)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
@@ -69,7 +69,8 @@ def main():
     if a.worker: return worker(a.worker[0], a.worker[1], a.steps, a.worker[2])
     from llm_ft.data import pack_file
     from llm_ft.tokenizer import train_bpe_tokenizer
-    src = Path(a.data)/"tinyshakespeare"/"input.txt"
+    from llm_ft.datasets import get_dataset
+    src = get_dataset("tinyshakespeare", folder=a.data).files["input.txt"]
     tmp = Path(tempfile.mkdtemp())
     tok = train_bpe_tokenizer(src.read_text().split("\n\n"), vocab_size=8192)
     tf = pack_file(src, tok, tmp)

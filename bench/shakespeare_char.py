@@ -1,4 +1,4 @@
-"""nanoGPT's CPU Shakespeare configuration, trained with llm_ft: `python bench/shakespeare_char.py [--data ../shared/data]`.
+"""nanoGPT's CPU Shakespeare configuration, trained with llm_ft: `python bench/shakespeare_char.py`.
 
 nanoGPT (README, "I only have a macbook"): char-level tinyshakespeare, 90/10 split, 4 layers, 4 heads, 128 wide,
 block 64, batch 12, 2000 iterations, lr 1e-3 with 100 warmup iterations and cosine decay to 1e-4, AdamW
@@ -7,24 +7,17 @@ loss is measured on the *whole* held-out 10% (nanoGPT estimates it from 20 rando
 """
 import argparse, json, os, tempfile, time
 from pathlib import Path
-from llm_ft.config import PretrainConfig, apply_overrides
+from llm_ft.config import PretrainConfig, load_config
 from llm_ft.core import read_jsonl
 from llm_ft.pretrain import pretrain
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2]/"shared"/"data"))
     ap.add_argument("--iters", type=int, default=2000)
     ap.add_argument("--out", default=None, help="runs folder (default: a temporary one)")
     a = ap.parse_args()
     out = Path(a.out or tempfile.mkdtemp())
-    cfg = apply_overrides(PretrainConfig(), [
-        f"run_dir={out}", "name=shakespeare_char", f"data.train_file={Path(a.data)/'tinyshakespeare'/'input.txt'}",
-        "data.text_mode=file", "data.tokenizer=char", "data.valid_fraction=0.1", "data.batch_size=12",
-        "model.n_layer=4", "model.n_head=4", "model.n_embd=128", "model.block_size=64", "model.dropout=0.0",
-        "train.lr=1e-3", f"train.max_steps={a.iters}", "train.warmup_steps=100", "train.min_lr_ratio=0.1",
-        "train.betas=[0.9, 0.99]", "train.weight_decay=0.1", "train.max_grad_norm=1.0", "train.eval_every=500",
-        "train.log_every=100", "train.keep_last=1"])
+    cfg = load_config(PretrainConfig, "shakespeare_char", [f"run_dir={out}", f"train.max_steps={a.iters}"])   # nanoGPT's settings
     t0 = time.perf_counter()
     run = pretrain(cfg)
     wall = time.perf_counter() - t0

@@ -15,7 +15,7 @@ from .config import RECIPES, PretrainConfig, FinetuneConfig, load_config, config
 
 # %% auto 0
 __all__ = ['COMMANDS', 'config', 'compare', 'pretrain', 'finetune', 'evaluate', 'predict', 'generate', 'plan', 'quickstart',
-           'make_parser', 'main']
+           'data', 'make_parser', 'main']
 
 # %% ../nbs/11_cli.ipynb 5
 def config(recipe:str,        # the recipe: pretrain or finetune
@@ -73,7 +73,7 @@ def finetune(config:str=None,       # a YAML file or the name of a shipped confi
         print(f"run: {run}\n{r['steps']} steps in {r['train_seconds']} s, all {r['trainable_parameters']:,} parameters trained")
         if t: print("test: " + ", ".join(f"{k} {_fmt(t[k])}" for k in _HEADLINE[cfg.task] if t.get(k) is not None) +
                     f"\nreport: {run/'report.md'}")
-        else: print("no test split (set data.test_file or data.test_fraction to get test metrics)")
+        else: print("no test split (set data.test_file, data.test_split or data.test_fraction to get test metrics)")
     return run
 
 # %% ../nbs/11_cli.ipynb 9
@@ -91,15 +91,18 @@ def _run_config(model:str, overrides:list)->tuple[FinetuneConfig, Path|None, str
 
 def evaluate(model:str,             # run dir, its best/ or final/, a HF model dir, or a packaged model's name
              *overrides:str,        # key.sub=value changes to the run's config, e.g. data.text_column=sentence
-             data:str=None,         # file to score (default: the run's data.test_file)
-             out_dir:str=None, # where metrics.json, report.md and plots go (default: <run>/eval/<file name>)
+             data:str=None,         # file to score (default: the run's test file, or its dataset's test split)
+             out_dir:str=None, # where metrics.json, report.md and plots go (default: <run>/eval/<file or split name>)
             )->dict:
     "Score a model on a labeled file for its task: metrics, report.md and plots"
     from llm_ft.data import LabelMap
     from llm_ft.finetune import evaluate_task, read_task_file
     cfg, run, _ = _run_config(model, list(overrides))
-    data = data or cfg.data.test_file
-    if not data: raise LLMFTError("no data to evaluate on", fix="pass --data <file> (CSV/TSV/JSONL with the task's columns)")
+    d = cfg.data
+    data = data or d.test_file
+    if not data and not (d.dataset and d.test_split):
+        raise LLMFTError("no data to evaluate on", fix="pass --data <file> (CSV/TSV/JSONL with the task's columns)")
+    name = Path(data).name if data else f"{d.dataset}:{d.test_split}"
     labels = None
     if cfg.task == "classification":
         if run is not None and (run/"labels.json").is_file(): labels = LabelMap.load(run/"labels.json")
@@ -107,9 +110,9 @@ def evaluate(model:str,             # run dir, its best/ or final/, a HF model d
             from llm_ft.model import load_model
             c = load_model(model, "classification").config; labels = LabelMap([c.id2label[i] for i in range(c.num_labels)])
     ds = read_task_file(cfg, data, labels)
-    out = Path(out_dir) if out_dir else (run or Path("."))/"eval"/Path(data).stem
-    m = evaluate_task(model, cfg, ds, out, labels.names if labels else None, title=f"{Path(model).name} on {Path(data).name}")
-    print(f"{cfg.task} on {data} ({len(ds):,} rows): " +
+    out = Path(out_dir) if out_dir else (run or Path("."))/"eval"/(Path(data).stem if data else name.replace(":", "_"))
+    m = evaluate_task(model, cfg, ds, out, labels.names if labels else None, title=f"{Path(model).name} on {name}")
+    print(f"{cfg.task} on {data or name} ({len(ds):,} rows): " +
           ", ".join(f"{k} {_fmt(m[k])}" for k in _HEADLINE[cfg.task] if m.get(k) is not None) + f"\nreport: {out/'report.md'}")
     return m
 
@@ -264,10 +267,35 @@ def quickstart(out_dir:str="runs/quickstart",  # where the sample data, the thre
     print("\n" + "\n".join(table) + f"\n\nreport: {out/'report.md'} ({time.perf_counter() - t0:.0f} s)")
     return rows
 
-COMMANDS = {"quickstart": quickstart, "pretrain": pretrain, "finetune": finetune, "evaluate": evaluate, "predict": predict,
-            "generate": generate, "plan": plan, "compare": compare, "config": config}
-
 # %% ../nbs/11_cli.ipynb 15
+def data(action:str,      # list, info or get
+         *names:str,      # the datasets, for info and get
+         from_:str=None,  # get: a file or folder you have (the file, its archive or original), instead of downloading
+         folder:str=None, # also look in this folder first (before LLM_FT_DATA and the cache)
+        ):
+    "The registered datasets: list them and where they resolve, describe them, or get them into the cache"
+    from llm_ft.datasets import REGISTRY, dataset_table, describe_dataset, get_dataset, import_dataset
+    if action == "list":
+        rows = dataset_table(folder)
+        w = {k: max(len(k), *(len(r[k]) for r in rows)) for k in ("name", "task", "size")}
+        print("  ".join(k.ljust(w[k]) for k in w) + "  resolves")
+        for r in rows: print("  ".join(r[k].ljust(w[k]) for k in w) + f"  {r['resolves']}")
+        print(f"\nLLM_FT_DATA: {os.environ.get('LLM_FT_DATA') or '(not set)'}; licences and citations: llm_ft data info NAME")
+        return rows
+    if action not in ("info", "get"): raise LLMFTError(f"unknown action {action!r}", fix="use list, info or get")
+    if not names: raise LLMFTError(f"which dataset? ({', '.join(REGISTRY)})", fix=f"llm_ft data {action} NAME")
+    out = []
+    for name in names:
+        if action == "info": print(describe_dataset(name, folder)); continue
+        ds = import_dataset(name, from_) if from_ else get_dataset(name, folder, download=True)
+        print(f"{name}: {ds.where} {ds.folder}" + (" (test slice)" if ds.sample else "") + "".join(f"\n  {p}" for p in ds.files.values()))
+        out.append(ds)
+    return out
+
+COMMANDS = {"quickstart": quickstart, "pretrain": pretrain, "finetune": finetune, "evaluate": evaluate, "predict": predict,
+            "generate": generate, "plan": plan, "compare": compare, "config": config, "data": data}
+
+# %% ../nbs/11_cli.ipynb 17
 _ARG_TYPES = {"int": int, "float": float, "str": str}
 
 def _add_command(sub, fn):
@@ -279,7 +307,8 @@ def _add_command(sub, fn):
         if prm.kind is inspect.Parameter.VAR_POSITIONAL: p.add_argument(name, nargs="*", help=help)
         elif prm.default is inspect.Parameter.empty: p.add_argument(name, help=help, type=_ARG_TYPES.get(anno, str))
         elif anno == "bool": p.add_argument(f"--{name}", action=argparse.BooleanOptionalAction, default=prm.default, help=help)
-        else: p.add_argument(f"--{name}", default=prm.default, type=_ARG_TYPES.get(anno.replace(" | None", ""), str), help=help)
+        else: p.add_argument(f"--{name.rstrip('_')}", dest=name, metavar=name.rstrip("_").upper(), default=prm.default,  # from_ -> --from
+                             type=_ARG_TYPES.get(anno.replace(" | None", ""), str), help=help)
     p.set_defaults(_fn=fn)
     return p
 
@@ -293,7 +322,7 @@ def make_parser()->argparse.ArgumentParser:
     for fn in COMMANDS.values(): _add_command(sub, fn)
     return p
 
-# %% ../nbs/11_cli.ipynb 17
+# %% ../nbs/11_cli.ipynb 19
 def _quiet_libraries():
     "Hide per-call progress bars and load reports of datasets/transformers: llm_ft prints its own progress"
     import datasets

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_pretrain.ipynb 2
 from __future__ import annotations
-import time
+import json, time
 from pathlib import Path
 import torch
 from torch.utils.data import Subset, default_collate
@@ -12,7 +12,8 @@ from .core import LLMFTError, make_run_dir, seed_everything, timestamp, write_js
 from .config import PretrainConfig, save_config
 from .tokenizer import train_bpe_tokenizer, train_char_tokenizer, load_tokenizer
 from .model import load_model
-from .data import read_rows, pack_file, pack_tokens, LMBlocks
+from .data import read_rows, pack_file, pack_tokens, LMBlocks, _missing_column
+from .datasets import read_config_split
 from .train import make_accelerator, fit
 from .privacy import PIIReport, scrub_texts
 
@@ -33,26 +34,32 @@ def tokenizer_for_run(cfg, run_dir:Path, texts_fn):
 
 def prepare_lm_data(cfg:PretrainConfig, run_dir:Path):
     "Tokenizer, training blocks and validation blocks for a pretraining run"
-    if not cfg.data.train_file: raise LLMFTError("no training data", where="data.train_file", fix="set data.train_file=<text file>")
-    read_kw = {"text_mode": cfg.data.text_mode}
-    cache = Path(cfg.data.cache_dir) if cfg.data.cache_dir else run_dir.parent/".cache"
-    T = cfg.model.block_size
-    if cfg.data.scrub_pii:                       # redact before the tokenizer, the token cache or the model see the text
+    d, T = cfg.data, cfg.model.block_size
+    cache = Path(d.cache_dir) if d.cache_dir else run_dir.parent/".cache"
+    has = {w: bool(getattr(d, f"{w}_file") or (d.dataset and getattr(d, f"{w}_split"))) for w in ("train", "valid")}
+    if not has["train"]: raise LLMFTError("no training data", where="data.train_file",
+                                          fix="set data.train_file=<text file>, or data.dataset=<name> (llm_ft data list)")
+    def texts(w):
+        rows = read_config_split(d, w)
+        if d.text_column not in rows.column_names: _missing_column(d.text_column, rows, json.loads(rows.info.description)["source"], "data.text_column")
+        return rows[d.text_column]
+    if d.scrub_pii:                              # redact before the tokenizer, the token cache or the model see the text
         report = PIIReport()
-        texts = {split: scrub_texts(read_rows(f, **read_kw)[cfg.data.text_column], report, split)
-                 for split, f in (("train", cfg.data.train_file), ("valid", cfg.data.valid_file)) if f}
+        scrubbed = {w: scrub_texts(texts(w), report, w) for w in has if has[w]}
         report.save(run_dir/"pii_report.json")
-        tok = tokenizer_for_run(cfg, run_dir, lambda: texts["train"])
-        tokens = lambda split: pack_tokens(texts[split], tok, cache)
+        tok = tokenizer_for_run(cfg, run_dir, lambda: scrubbed["train"])
+        tokens = lambda w: pack_tokens(scrubbed[w], tok, cache)
     else:
-        tok = tokenizer_for_run(cfg, run_dir, lambda: read_rows(cfg.data.train_file, **read_kw)[cfg.data.text_column])
-        files = {"train": cfg.data.train_file, "valid": cfg.data.valid_file}
-        tokens = lambda split: pack_file(files[split], tok, cache, text_column=cfg.data.text_column, **read_kw)
+        tok = tokenizer_for_run(cfg, run_dir, lambda: texts("train"))
+        def tokens(w):                           # a file's cache is keyed on its bytes: a warm run does not even parse it
+            f = getattr(d, f"{w}_file")
+            if f: return pack_file(f, tok, cache, text_column=d.text_column, text_mode=d.text_mode, columns=d.columns)
+            return pack_tokens(texts(w), tok, cache)
     blocks = LMBlocks(tokens("train"), T)
-    if cfg.data.valid_file:
+    if has["valid"]:
         valid, train = LMBlocks(tokens("valid"), T), blocks
     else:
-        n_valid = max(1, round(len(blocks) * cfg.data.valid_fraction)) if cfg.data.valid_fraction > 0 else 0
+        n_valid = max(1, round(len(blocks) * d.valid_fraction)) if d.valid_fraction > 0 else 0
         if n_valid >= len(blocks): raise LLMFTError(f"{len(blocks)} blocks of {T} tokens leave nothing to train on after the validation split",
                                                     fix="use more text, a smaller block_size or valid_fraction")
         train, valid = Subset(blocks, range(len(blocks) - n_valid)), (Subset(blocks, range(len(blocks) - n_valid, len(blocks))) if n_valid else None)

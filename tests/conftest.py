@@ -1,16 +1,16 @@
-"""Shared pytest setup: markers, the real-data folder, the installed `llm_ft` command."""
+"""Shared pytest setup: markers, the real datasets (committed slices, or full copies when this machine has them), the
+installed `llm_ft` command."""
 import os, shutil, sys
 from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-# The real datasets live beside the project (../shared/data); LLM_FT_SHARED_DATA points elsewhere.
-SHARED_DATA = Path(os.environ.get("LLM_FT_SHARED_DATA", ROOT.parent/"shared"/"data"))
+SAMPLES = ROOT/"tests"/"data"       # a few hundred real rows of every registered dataset (tools/make_samples.py)
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: takes a minute or more on 2 CPU cores")
     config.addinivalue_line("markers", "gpu: needs a CUDA GPU (skipped without one)")
-    config.addinivalue_line("markers", "shared_data: reads the real datasets in ../shared/data")
+    config.addinivalue_line("markers", "full_data: reads a full registered dataset (LLM_FT_DATA or the user cache)")
 
 def pytest_collection_modifyitems(config, items):
     import torch
@@ -20,11 +20,21 @@ def pytest_collection_modifyitems(config, items):
         if "gpu" in item.keywords: item.add_marker(skip)
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    "The real-data folder; the test is skipped (saying where it looked) only if it is truly absent."
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"real data not found at {SHARED_DATA} (set LLM_FT_SHARED_DATA to its location)")
-    return SHARED_DATA
+def samples() -> Path:
+    "The committed test slices (always present in a clone)"
+    assert SAMPLES.is_dir(), SAMPLES
+    return SAMPLES
+
+@pytest.fixture(scope="session")
+def full_dataset():
+    "full_dataset(name): the full registered dataset from LLM_FT_DATA or the cache; the test is skipped, saying why, without one"
+    from llm_ft.datasets import find_dataset
+    def get(name):
+        ds = find_dataset(name)
+        if ds is None or ds.sample:
+            pytest.skip(f"the full {name} is not on this machine (set LLM_FT_DATA to a mirror, or run `llm_ft data get {name}`)")
+        return ds
+    return get
 
 @pytest.fixture(scope="session")
 def llm_ft_bin() -> str:

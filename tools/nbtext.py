@@ -5,7 +5,8 @@
 
 The text form is a sequence of cells, each opened by a marker line: `# %%` for code and
 `# %% [md]` for markdown, whose lines are commented out with `# ` (as in jupytext's percent format). The notebook in `nbs/` stays the source of truth; the text file is a
-scratch copy. `--reuse` (prose-only edits) keeps the stored outputs when no code cell changed. `--run` executes the notebook with execnb (the engine `nbdev_test` uses) from the
+scratch copy. `--reuse` (prose-only edits) keeps the stored outputs when no code cell changed; `--keep` keeps those of
+unchanged code cells and leaves changed ones empty. `--run` executes the notebook with execnb (the engine `nbdev_test` uses) from the
 notebook's folder so that short outputs (a table, a plot) are stored; run `nbdev_clean` afterwards.
 """
 import argparse, re, json, os, sys
@@ -73,6 +74,8 @@ def main(argv=None):
     p.add_argument("--run", action="store_true", help="execute the notebook and keep its outputs")
     p.add_argument("--reuse", action="store_true",
                    help="prose-only edits: keep the outputs of dst's code cells whose source is unchanged (fails if any code changed)")
+    p.add_argument("--keep", action="store_true",
+                   help="keep the outputs of code cells whose source is unchanged; changed cells get none (run the notebook later)")
     a = p.parse_args(argv)
     if a.cmd == "totext":
         nb = json.loads(Path(a.src).read_text())
@@ -86,6 +89,10 @@ def main(argv=None):
             if [_src_text(c) for c in old] != [_src_text(c) for c in new]:
                 sys.exit(f"{a.dst}: code cells changed, so their outputs would be stale: run it with --run")
             for o, n in zip(old, new): n["outputs"] = o.get("outputs", [])
+        elif a.keep and Path(a.dst).exists():
+            outs = {_src_text(c): c.get("outputs", []) for c in json.loads(Path(a.dst).read_text())["cells"] if c["cell_type"] == "code"}
+            for n in nb["cells"]:
+                if n["cell_type"] == "code": n["outputs"] = outs.get(_src_text(n), [])
         from execnb.nbio import dict2nb, write_nb   # write in the layout nbdev_clean keeps
         write_nb(dict2nb(nb), a.dst)
 
