@@ -12,9 +12,9 @@ import yaml
 from .core import LLMFTError, atomic_write
 
 # %% auto 0
-__all__ = ['RECIPES', 'CONFIG_DIR', 'from_dict', 'to_dict', 'ModelConfig', 'DataConfig', 'TrainConfig', 'PretrainConfig',
-           'FinetuneConfig', 'apply_overrides', 'shipped_configs', 'config_path', 'load_config', 'config_yaml',
-           'save_config']
+__all__ = ['ALIASES', 'RECIPES', 'CONFIG_DIR', 'from_dict', 'to_dict', 'ModelConfig', 'DataConfig', 'TrainConfig',
+           'PretrainConfig', 'FinetuneConfig', 'apply_overrides', 'shipped_configs', 'config_path', 'load_config',
+           'config_yaml', 'save_config']
 
 # %% ../nbs/01_config.ipynb 6
 def _tname(tp)->str:
@@ -78,9 +78,25 @@ def _coerce(value, tp, where:str):
     raise LLMFTError(f"cannot read a value of type {_tname(tp)}", where=where)
 
 # %% ../nbs/01_config.ipynb 9
-def _suggest(key:str, valid)->Optional[str]:
+# what other tools call our settings (Hugging Face Trainer's arguments, common script flags) -> the key here
+ALIASES = {"learning_rate": "train.lr", "lr": "train.lr", "batch_size": "data.batch_size", "per_device_train_batch_size": "data.batch_size",
+           "train_batch_size": "data.batch_size", "epochs": "train.epochs", "num_epochs": "train.epochs", "num_train_epochs": "train.epochs",
+           "warmup_ratio": "train.warmup_ratio", "warmup_steps": "train.warmup_steps", "weight_decay": "train.weight_decay",
+           "seed": "train.seed", "gradient_accumulation_steps": "train.grad_accum", "max_grad_norm": "train.max_grad_norm",
+           "max_seq_length": "data.max_length", "max_length": "data.max_length", "model_name_or_path": "model.name_or_path",
+           "model_name": "model.name_or_path", "dataset_name": "data.dataset", "dataset": "data.dataset", "output_dir": "run_dir",
+           "tokenizer_name": "data.tokenizer", "tokenizer": "data.tokenizer", "dropout": "model.dropout", "fp16": "train.mixed_precision",
+           "bf16": "train.mixed_precision"}
+
+def _suggest(key:str, valid, section:str="")->Optional[str]:
+    "'did you mean ...?' for an unknown `key` in `section`: a near valid name, else the key another tool's name stands for"
+    here = lambda k: f"{section}.{k}" if section else k
+    if key in ALIASES and ALIASES[key] != here(key): return f"did you mean {ALIASES[key]!r}?"
     near = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.6)
-    return f"did you mean {near[0]!r}?" if near else f"valid keys: {', '.join(valid)}"
+    if near: return f"did you mean {near[0]!r}?"
+    alias = difflib.get_close_matches(key, list(ALIASES), n=1, cutoff=0.8)
+    if alias and ALIASES[alias[0]] != here(key): return f"did you mean {ALIASES[alias[0]]!r}?"
+    return f"valid keys: {', '.join(valid)}"
 
 def _merge(base:dict, upd:dict)->dict:
     "Deep-merge mapping `upd` into a copy of `base`"
@@ -98,7 +114,7 @@ def from_dict(cls, # a dataclass type
     for k in d:
         if k not in names:
             raise LLMFTError(f"unknown key {k!r}" + (f" in section {prefix!r}" if prefix else ""),
-                             where=f"{prefix}.{k}" if prefix else k, fix=_suggest(k, names))
+                             where=f"{prefix}.{k}" if prefix else k, fix=_suggest(k, names, prefix))
     d = dict(d)
     for f in fields(cls):   # a partial section updates that field's default, not the section class's defaults
         default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
@@ -136,7 +152,9 @@ class ModelConfig:
     dropout: float = 0.0                # 0 for pretraining small models; try 0.1 when fine-tuning on little data
     pooling: Literal["last", "mean"] = "last" # our GPT classifiers: the last real token's state, or the mean of all tokens
     gradient_checkpointing: bool = False # recompute activations in backward: ~30% slower, far less memory
-    trust_remote_code: bool = False     # never run code from a model dir unless you trust it
+    trust_remote_code: bool = False     # never run code from a model dir unless you trust it (kept in the run for every later load)
+    allow_pickle: bool = False          # load pickle weights (pytorch_model.bin) when a checkpoint has no safetensors
+    reinit_head: bool = False           # a classifier checkpoint with another number of classes: start a new head
     def validate(self):
         _check(self.n_layer >= 1, "n_layer", f"must be at least 1, got {self.n_layer}")
         _check(self.n_head >= 1, "n_head", f"must be at least 1, got {self.n_head}")
@@ -148,6 +166,10 @@ class ModelConfig:
 @dataclass
 class DataConfig:
     "Where the data is, how to read it, and how to batch it"
+    dataset: Optional[str] = None       # a registered dataset by name (llm_ft data list): its splits feed each *_file left unset
+    train_split: str = "train"          # dataset: the split to train on
+    valid_split: Optional[str] = None   # dataset: the split to select on (None: valid_fraction of train)
+    test_split: Optional[str] = None    # dataset: the split to report on (None: test_fraction of train)
     train_file: Optional[str] = None    # txt/csv/tsv/jsonl/parquet file or a saved HF dataset dir
     valid_file: Optional[str] = None    # if None, valid_fraction of train is held out (stratified for labels)
     test_file: Optional[str] = None     # if None, test_fraction of train is held out
@@ -156,6 +178,9 @@ class DataConfig:
     columns: Optional[list[str]] = None # column names for CSV/TSV files without a header row
     dedupe: bool = True                 # drop duplicate rows of the training file before splitting
     text_mode: Literal["line", "file"] = "line" # text files: one document per line, or per file
+    format: Literal["auto", "text", "csv", "tsv", "jsonl", "parquet", "hf"] = "auto" # auto: from the extension
+    encoding: str = "utf-8"             # the files' text encoding, e.g. latin-1 or cp1252
+    encoding_errors: Literal["strict", "replace"] = "strict" # replace: undecodable bytes become U+FFFD (counted)
     cache_dir: Optional[str] = None     # token cache; None = <run_dir>/.cache (shared by the runs there)
     valid_fraction: float = 0.1
     test_fraction: float = 0.0
@@ -187,7 +212,8 @@ class TrainConfig:
     betas: tuple[float, float] = (0.9, 0.999)
     momentum: float = 0.9               # SGD only
     schedule: Literal["cosine", "linear", "constant"] = "cosine"
-    warmup_steps: int = 0
+    warmup_steps: Optional[int] = None  # a fixed warmup; None: warmup_ratio of the run's optimizer steps
+    warmup_ratio: float = 0.0           # warmup as a fraction of the run (0.06 = 6% of the steps), whatever its length
     min_lr_ratio: float = 0.1           # cosine/linear decay ends at lr * min_lr_ratio
     epochs: int = 1
     max_steps: Optional[int] = None     # optimizer steps; overrides epochs when set
@@ -210,9 +236,11 @@ class TrainConfig:
         _check(self.epochs >= 1, "epochs", f"must be at least 1, got {self.epochs}")
         _check(self.max_steps is None or self.max_steps >= 1, "max_steps", f"must be at least 1, got {self.max_steps}")
         _check(self.grad_accum >= 1, "grad_accum", f"must be at least 1, got {self.grad_accum}")
-        _check(self.warmup_steps >= 0, "warmup_steps", f"must be >= 0, got {self.warmup_steps}")
-        _check(self.max_steps is None or self.warmup_steps < self.max_steps, "warmup_steps",
-               f"warmup ({self.warmup_steps} steps) must be shorter than the run (max_steps={self.max_steps})")
+        _check(self.warmup_steps is None or self.warmup_steps >= 0, "warmup_steps", f"must be >= 0, got {self.warmup_steps}")
+        _check(0 <= self.warmup_ratio < 1, "warmup_ratio", f"must be in [0, 1), got {self.warmup_ratio}")
+        _check(self.max_steps is None or self.warmup_steps is None or self.warmup_steps < self.max_steps, "warmup_steps",
+               f"warmup ({self.warmup_steps} steps) must be shorter than the run (max_steps={self.max_steps})",
+               fix="use train.warmup_ratio (a fraction of the run) instead")
         _check(self.keep_last >= 1, "keep_last", f"must be at least 1, got {self.keep_last}")
         _check(0 <= self.min_lr_ratio <= 1, "min_lr_ratio", f"must be in [0, 1], got {self.min_lr_ratio}")
         for k in ("eval_every", "save_every", "early_stopping_patience", "log_every"):
@@ -254,8 +282,11 @@ class FinetuneConfig:
     max_new_tokens: int = 64            # generation: length limit when evaluating by generating
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(lr=5e-5, epochs=3))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(lr=5e-5, epochs=3, warmup_ratio=0.06))
     def validate(self):
+        _check(self.model.name_or_path is not None or self.data.max_length <= self.model.block_size, "data.max_length",
+               f"data.max_length ({self.data.max_length}) is longer than the new GPT's context, model.block_size ({self.model.block_size})",
+               fix=f"set data.max_length={self.model.block_size} or model.block_size={self.data.max_length}")
         _check(0 <= self.label_smoothing < 1, "label_smoothing", f"must be in [0, 1), got {self.label_smoothing}")
         _check(self.max_new_tokens >= 1, "max_new_tokens", f"must be at least 1, got {self.max_new_tokens}")
 
@@ -287,7 +318,7 @@ def apply_overrides(cfg, # a config dataclass instance
             names = [f.name for f in fields(cls)]
             where = ".".join(path[:i+1])
             if k not in names:
-                raise LLMFTError(f"unknown key {k!r}", where=where, fix=_suggest(k, names))
+                raise LLMFTError(f"unknown key {k!r}", where=where, fix=_suggest(k, names, ".".join(path[:i])))
             if i == len(path) - 1: node[k] = _raw_if_text(get_type_hints(cls)[k], val, s.split("=", 1)[1])
             else:
                 cls = get_type_hints(cls)[k]
@@ -295,7 +326,7 @@ def apply_overrides(cfg, # a config dataclass instance
                 node = node[k]
     return from_dict(type(cfg), d)
 
-# %% ../nbs/01_config.ipynb 20
+# %% ../nbs/01_config.ipynb 22
 CONFIG_DIR = Path(importlib.util.find_spec("llm_ft").origin).parent/"configs"   # package data
 
 def shipped_configs()->dict:

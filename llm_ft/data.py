@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_data.ipynb 2
 from __future__ import annotations
-import csv, hashlib, io, json, math, re, unicodedata
+import codecs, csv, hashlib, io, json, math, re, sys, unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,10 +18,11 @@ from .core import LLMFTError, atomic_write, write_json, read_json, encryption_ke
 from .tokenizer import tokenizer_fingerprint
 
 # %% auto 0
-__all__ = ['detect_format', 'read_rows', 'LabelMap', 'ValidationReport', 'validate_rows', 'check_label_coverage', 'split_dataset',
-           'normalize_text', 'dedupe', 'leakage', 'TokenFile', 'pack_tokens', 'LMBlocks', 'pack_file',
-           'tokenize_classification', 'LengthGroupedBatchSampler', 'Collator', 'PaddingMeter', 'tokenize_sft',
-           'prepare_qa_features', 'postprocess_qa', 'class_weights', 'oversample', 'focal_loss', 'AugmentedDataset']
+__all__ = ['detect_format', 'read_rows', 'LabelMap', 'label_name', 'ValidationReport', 'validate_rows', 'check_label_coverage',
+           'quotas', 'split_dataset', 'normalize_text', 'dedupe', 'leakage', 'TokenFile', 'pack_tokens', 'LMBlocks',
+           'pack_file', 'tokenize_classification', 'LengthGroupedBatchSampler', 'Collator', 'PaddingMeter',
+           'token_stats', 'tokenize_sft', 'prepare_qa_features', 'postprocess_qa', 'class_weights', 'oversample',
+           'focal_loss', 'AugmentedDataset']
 
 # %% ../nbs/04_data.ipynb 5
 _FORMATS = {".txt": "text", ".text": "text", ".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl",
@@ -39,21 +40,32 @@ def detect_format(path:str|Path)->str:
                                      fix=f"use one of {sorted(_FORMATS)} or pass format=csv|tsv|jsonl|parquet|text|hf")
     return fmt
 
+_BINARY = {b"PK\x03\x04": "a zip archive (an Excel .xlsx workbook is one)", b"\x1f\x8b": "gzip-compressed", b"PAR1": "a Parquet file",
+           b"%PDF": "a PDF document", b"\xd0\xcf\x11\xe0": "an old Office (.xls/.doc) file", b"\x89PNG": "a PNG image"}
+
 def _decode(path:Path, encoding:str, errors:str)->tuple[str, int]:
-    "The file's text and the number of lines where bytes had to be replaced"
+    "The file's text (a byte-order mark dropped) and the number of lines where bytes had to be replaced"
     data = path.read_bytes()
+    kind = next((k for m, k in _BINARY.items() if data.startswith(m)), None)
+    if kind is None and b"\x00" in data[:4096] and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)): kind = "binary (it holds NUL bytes)"
+    if kind: raise LLMFTError(f"this is not a text file: it is {kind}", where=str(path),
+                              fix="save it as CSV, TSV or JSON lines in UTF-8 (or give it its real extension, e.g. .parquet)")
+    if codecs.lookup(encoding).name == "utf-8":                 # Excel's "CSV UTF-8" starts with a BOM; "Unicode text" is UTF-16
+        if data.startswith(codecs.BOM_UTF8): data = data[3:]
+        elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)): encoding = "utf-16"
     try: return data.decode(encoding), 0
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
         if errors != "replace":
             raise LLMFTError(f"undecodable bytes at line {line} (byte {e.start}: {data[e.start:e.start+4]!r} is not {encoding})",
-                             where=str(path), fix="pass the file's real encoding (e.g. encoding='latin-1'), "
-                             "or encoding_errors='replace' to replace bad bytes and count them") from None
+                             where=str(path), fix="set the file's real encoding (data.encoding=latin-1 or cp1252 are common), "
+                             "or data.encoding_errors=replace to replace bad bytes and count them") from None
     text = data.decode(encoding, errors="replace")
     return text, sum("\ufffd" in l for l in text.splitlines())
 
 # %% ../nbs/04_data.ipynb 7
 def _read_delimited(path:Path, text:str, sep:str, columns:list|None)->tuple[dict, list]:
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))          # long documents are normal; tokenization truncates them
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep,
                         quoting=csv.QUOTE_NONE if sep == "\t" else csv.QUOTE_MINIMAL)
     header = list(columns) if columns else next(reader, None)
@@ -85,7 +97,33 @@ def _read_jsonl(path:Path, text:str)->tuple[dict, list]:
             miss = [k for k in keys if k not in r]
             raise LLMFTError(f"row {lines.index(i)+1} (line {i}) lacks field(s) {miss}", where=str(path),
                              fix="give every row the same fields")
-    return {k: [r[k] for r in rows] for k in keys}, lines
+    cols = {k: [r[k] for r in rows] for k in keys}
+    for k, vals in cols.items(): _check_types(k, vals, lines, path)
+    return cols, lines
+
+def _kind(v)->str|None:
+    "A JSON value's kind for the type check: text, number, boolean, list or object (None for null)"
+    if v is None: return None
+    if isinstance(v, bool): return "boolean"
+    return {str: "text", int: "number", float: "number", list: "list", dict: "object"}.get(type(v), type(v).__name__)
+
+def _check_types(column:str, vals:list, lines:list, path:Path):
+    "One kind of value per JSON column (null aside): a table column cannot hold text in one row and a number in another"
+    kinds = [_kind(v) for v in vals]
+    first = next((k for k in kinds if k is not None), None)
+    for i, (k, v) in enumerate(zip(kinds, vals)):
+        if k is not None and k != first:
+            raise LLMFTError(f"row {i+1} (line {lines[i]}): column {column!r} holds {k} {json.dumps(v, ensure_ascii=False)[:40]}, "
+                             f"earlier rows hold {first}", where=str(path), fix=f"give {column!r} one type in every row "
+                             "(e.g. quote numbers that are text)")
+
+def _sniff(p:Path, fmt:str, columns:list|None)->str:
+    "A .txt file given column names is a TSV when its lines hold that many tabs; plain text would ignore the names"
+    if fmt != "text" or not columns or p.is_dir(): return fmt
+    head = [l for l in p.read_text(encoding="utf-8", errors="replace").splitlines()[:50] if l.strip()]
+    if head and all(l.count("\t") == len(columns) - 1 for l in head): return "tsv"
+    raise LLMFTError(f"data.columns names {len(columns)} columns, but this .txt file is read as plain text, one document per line",
+                     where=str(p), fix="set data.format=tsv or data.format=csv (or drop data.columns)")
 
 def read_rows(path:str|Path,                 # a file, a directory of .txt files, a saved HF dataset dir, or a hub dataset name
               format:str="auto",             # auto, text, csv, tsv, jsonl, parquet or hf
@@ -98,14 +136,16 @@ def read_rows(path:str|Path,                 # a file, a directory of .txt files
     p = Path(path)
     if format == "auto":
         if not p.exists():
-            if "/" in str(path) and not str(path).startswith((".", "/")) and str(path).count("/") == 1: format = "hub"
-            else: raise LLMFTError("data file not found", where=str(path), fix="check the path (data.train_file=...)")
-        else: format = detect_format(p)
+            hub_like = str(path).count("/") == 1 and not p.suffix and not str(path).startswith((".", "/", "~"))   # owner/name
+            if not hub_like: raise LLMFTError("data file not found", where=str(path), fix="check the path (data.train_file=...)")
+            format = "hub"
+        else: format = _sniff(p, detect_format(p), columns)
     replaced = 0
     if format == "hub":
         try: ds = datasets.load_dataset(str(path), split=split)
-        except Exception as e: raise LLMFTError(f"cannot load dataset {str(path)!r} from the hub: {str(e).splitlines()[0]}",
-                                                fix="use a local file (no hub is reachable offline)") from e
+        except Exception as e: raise LLMFTError(f"data file not found, and no Hugging Face Hub dataset of that name could be loaded "
+                                                f"({str(e).splitlines()[0][:120]})", where=str(path),
+                                                fix="check the path (data.train_file=...); hub datasets need a network") from e
     elif format == "hf":
         obj = datasets.load_from_disk(str(p))
         if isinstance(obj, datasets.DatasetDict):
@@ -126,13 +166,16 @@ def read_rows(path:str|Path,                 # a file, a directory of .txt files
     elif format in ("csv", "tsv", "jsonl"):
         text, replaced = _decode(p, encoding, encoding_errors)
         cols, _ = _read_jsonl(p, text) if format == "jsonl" else _read_delimited(p, text, "\t" if format == "tsv" else ",", columns)
-        ds = Dataset.from_dict(cols)
+        try: ds = Dataset.from_dict(cols)
+        except Exception as e:                                  # what the per-column type check cannot see (nested values)
+            raise LLMFTError(f"the rows do not make a table: {str(e).splitlines()[0][:160]}", where=str(p),
+                             fix="give every row the same fields, each with one type") from e
     else: raise LLMFTError(f"unknown format {format!r}", fix="one of auto, text, csv, tsv, jsonl, parquet, hf")
     if len(ds) == 0: raise LLMFTError("no rows (the file is empty or holds only a header)", where=str(path))
     ds.info.description = json.dumps({"source": str(path), "rows_with_replaced_bytes": replaced})
     return ds
 
-# %% ../nbs/04_data.ipynb 13
+# %% ../nbs/04_data.ipynb 15
 @dataclass
 class LabelMap:
     "Class names <-> integer ids"
@@ -140,7 +183,7 @@ class LabelMap:
     @classmethod
     def from_labels(cls, labels:Iterable)->LabelMap:
         "Sorted unique labels (numbers sorted as numbers)"
-        vals = {str(l).strip() for l in labels if _present(l)}
+        vals = {label_name(l) for l in labels if _present(l)}
         num = all(re.fullmatch(r"-?\d+", v) for v in vals)
         return cls(sorted(vals, key=int) if num else sorted(vals))
     @property
@@ -152,11 +195,20 @@ class LabelMap:
     @classmethod
     def load(cls, path): return cls(read_json(path)["names"])
 
+_MISSING = {"", "nan", "null", "none", "n/a", "na"}           # how spreadsheets and pandas spell "no value"
+
 def _present(v)->bool:
-    "False for None, NaN and empty strings"
+    "False for None, NaN and the spellings of a missing value (empty, NaN, null, None, N/A)"
     if v is None: return False
     if isinstance(v, float) and math.isnan(v): return False
-    return not (isinstance(v, str) and not v.strip())
+    return not (isinstance(v, str) and v.strip().lower() in _MISSING)
+
+def label_name(v)->str:
+    "A label as a class name: stripped text; a whole number the same however it is spelt (1, 1.0, '1.0' -> '1')"
+    if isinstance(v, float) and v.is_integer(): return str(int(v))
+    s = str(v).strip()
+    m = re.fullmatch(r"(-?\d+)\.0*", s)
+    return m.group(1) if m else s
 
 @dataclass
 class ValidationReport:
@@ -172,7 +224,7 @@ class ValidationReport:
         if self.dropped: s += "; dropped " + ", ".join(f"{n:,} ({r})" for r, n in self.dropped.most_common())
         return s
 
-# %% ../nbs/04_data.ipynb 14
+# %% ../nbs/04_data.ipynb 16
 def _missing_column(col:str, ds:Dataset, where:str, key:str):
     import difflib
     near = difflib.get_close_matches(col, ds.column_names, n=1)
@@ -204,11 +256,11 @@ def validate_rows(ds:Dataset,                # rows from `read_rows`
         if problem is None and label_column:
             v = cols[label_column][i]
             if not _present(v): problem = ("missing label", f"column {label_column!r} has no label ({v!r})")
-            elif str(v).strip() not in l2i:
+            elif label_name(v) not in l2i:
                 problem = ("unknown label", f"label {v!r} in column {label_column!r} is not one of the known classes {label_map.names}")
         if problem is None:
             keep.append(i)
-            if label_column: ids.append(l2i[str(cols[label_column][i]).strip()])
+            if label_column: ids.append(l2i[label_name(cols[label_column][i])])
             continue
         if not skip_invalid:
             raise LLMFTError(f"row {i+1}: {problem[1]}", where=source, fix="fix or remove the row, or set data.skip_invalid=true "
@@ -218,6 +270,9 @@ def validate_rows(ds:Dataset,                # rows from `read_rows`
     if len(keep) < len(ds): ds = ds.select(keep)
     if label_column: ds = ds.add_column("label_id", ids)
     if len(ds) == 0: raise LLMFTError("no valid rows left", where=source)
+    if label_column and len(label_map) < 2:
+        raise LLMFTError(f"column {label_column!r} holds one class only ({label_map.names}); classification needs two or more",
+                         where=source, fix="check data.label_column, or add examples of the other classes")
     return ds, label_map, report
 
 def check_label_coverage(ds:Dataset, label_map:LabelMap, where:str="training data", column:str="label_id"):
@@ -227,19 +282,31 @@ def check_label_coverage(ds:Dataset, label_map:LabelMap, where:str="training dat
     if empty: raise LLMFTError(f"class(es) {empty} have no examples", where=where,
                                fix="add examples of every class, or remove the class from the label list")
 
-# %% ../nbs/04_data.ipynb 20
+# %% ../nbs/04_data.ipynb 24
+def quotas(sizes, fraction:float, caps=None)->np.ndarray:
+    "Rows to take from each group: proportional, rounded so they sum to round(total x fraction) (largest remainder), within `caps`"
+    sizes = np.asarray(sizes, dtype=int); caps = sizes if caps is None else np.asarray(caps, dtype=int)
+    exact = sizes * fraction
+    q = np.minimum(np.floor(exact).astype(int), caps)
+    for i in np.argsort(-(exact - np.floor(exact)), kind="stable"):           # largest remainders first
+        if q.sum() >= round(sizes.sum() * fraction): break
+        if q[i] < caps[i]: q[i] += 1
+    return q
+
 def split_dataset(ds:Dataset, valid_fraction:float=0.1, test_fraction:float=0.0, seed:int=0,
                   stratify_by:str=None)->datasets.DatasetDict:
-    "Deterministic (optionally stratified) train/valid/test split"
+    "Deterministic (optionally stratified) train/valid/test split of the requested sizes; every group keeps a training row"
     rng = np.random.default_rng(seed)
     groups = ([np.arange(len(ds))] if stratify_by is None else
               [np.flatnonzero(np.asarray(ds[stratify_by]) == v) for v in sorted(set(ds[stratify_by]))])
+    sizes = np.array([len(g) for g in groups])
+    keep = 1 if stratify_by is not None else 0                                  # a class must stay in training
+    n_test = quotas(sizes, test_fraction, np.maximum(sizes - keep, 0))
+    n_valid = quotas(sizes, valid_fraction, np.maximum(sizes - keep - n_test, 0))
     parts = {"train": [], "valid": [], "test": []}
-    for g in groups:
+    for g, t, v in zip(groups, n_test, n_valid):
         g = rng.permutation(g)
-        n_test, n_valid = round(len(g) * test_fraction), round(len(g) * valid_fraction)
-        parts["test"] += g[:n_test].tolist(); parts["valid"] += g[n_test:n_test + n_valid].tolist()
-        parts["train"] += g[n_test + n_valid:].tolist()
+        parts["test"] += g[:t].tolist(); parts["valid"] += g[t:t + v].tolist(); parts["train"] += g[t + v:].tolist()
     return datasets.DatasetDict({k: ds.select(sorted(v)) for k, v in parts.items() if v or k == "train"})
 
 def normalize_text(s:str)->str:
@@ -264,7 +331,7 @@ def leakage(train:Dataset, other:Dataset, columns:list[str], examples:int=3)->di
     hits = [vals for vals in zip(*[other[c] for c in columns]) if tuple(normalize_text(v) for v in vals) in seen]
     return {"overlap": len(hits), "fraction": len(hits) / max(len(other), 1), "examples": [h[0][:80] for h in hits[:examples]]}
 
-# %% ../nbs/04_data.ipynb 24
+# %% ../nbs/04_data.ipynb 29
 _TOKEN_FILE_VERSION = 1
 
 @dataclass
@@ -316,7 +383,7 @@ def pack_tokens(texts:Iterable[str],        # documents (a list, or a Dataset co
     write_json(meta_path, meta)
     return TokenFile(path, meta)
 
-# %% ../nbs/04_data.ipynb 26
+# %% ../nbs/04_data.ipynb 31
 class LMBlocks(torch.utils.data.Dataset):
     "Fixed-length blocks of a token file: {'input_ids', 'labels'} (labels = inputs; the model shifts)"
     def __init__(self, token_file:TokenFile, block_size:int):
@@ -329,7 +396,7 @@ class LMBlocks(torch.utils.data.Dataset):
         x = torch.from_numpy(self.tokens[i * self.block_size:(i + 1) * self.block_size].astype(np.int64))
         return {"input_ids": x, "labels": x}
 
-# %% ../nbs/04_data.ipynb 29
+# %% ../nbs/04_data.ipynb 34
 def pack_file(path:str|Path, tokenizer, cache_dir:str|Path, text_column:str="text", add_eos:bool=True,
               **read_kw)->TokenFile:
     "`pack_tokens` for the `text_column` of a data file, cached on the file's bytes (warm runs skip parsing)"
@@ -345,7 +412,7 @@ def pack_file(path:str|Path, tokenizer, cache_dir:str|Path, text_column:str="tex
     if text_column not in rows.column_names: _missing_column(text_column, rows, str(path), "data.text_column")
     return pack_tokens(rows[text_column], tokenizer, cache_dir, add_eos=add_eos, key=key)
 
-# %% ../nbs/04_data.ipynb 32
+# %% ../nbs/04_data.ipynb 37
 def tokenize_classification(ds:Dataset, tokenizer, text_column:str="text", max_length:int=128,
                             text_pair_column:str=None, label_column:str="label_id")->Dataset:
     "Add `input_ids`, `length` (and `labels` from `label_column`, if present) to a dataset of texts"
@@ -391,7 +458,7 @@ class LengthGroupedBatchSampler(torch.utils.data.Sampler):
     def state_dict(self)->dict: return {"epoch": self.epoch, "start": self.start}
     def load_state_dict(self, s:dict): self.epoch, self.start = s["epoch"], s["start"]
 
-# %% ../nbs/04_data.ipynb 34
+# %% ../nbs/04_data.ipynb 39
 @dataclass
 class Collator:
     "Pad a list of examples into a batch of tensors"
@@ -425,7 +492,15 @@ class PaddingMeter:
     @property
     def padded_fraction(self)->float: return 1 - self.real / max(self.total, 1)
 
-# %% ../nbs/04_data.ipynb 40
+# %% ../nbs/04_data.ipynb 45
+def token_stats(ds:Dataset, tokenizer, max_length:int, sample:int=20_000)->dict:
+    "Rows that reached `max_length` (truncated), and the share of tokens that are the unknown token (first `sample` rows)"
+    lengths, unk = np.asarray(ds["length"]), tokenizer.unk_token_id
+    ids = np.concatenate([np.asarray(x) for x in ds.select(range(min(sample, len(ds))))["input_ids"]] or [np.zeros(0)])
+    return {"rows": len(ds), "truncated": int((lengths >= max_length).sum()),
+            "unknown_token_rate": float((ids == unk).mean()) if unk is not None and len(ids) else 0.0}
+
+# %% ../nbs/04_data.ipynb 48
 def tokenize_sft(ds:Dataset, tokenizer,
                  prompt_template:str,        # e.g. "Translate English to French: {src}\n"
                  target_template:str,        # e.g. "{tgt}"; <eos> is appended
@@ -448,7 +523,7 @@ def tokenize_sft(ds:Dataset, tokenizer,
         out["length"].append(len(p) + len(y)); out["prompt_length"].append(len(p))
     return Dataset.from_dict(out), report
 
-# %% ../nbs/04_data.ipynb 43
+# %% ../nbs/04_data.ipynb 51
 def prepare_qa_features(ds:Dataset, tokenizer, max_length:int=384, stride:int=128, train:bool=True,
                         question_column:str="question", context_column:str="context",
                         answers_column:str="answers", id_column:str="id")->Dataset:
@@ -496,7 +571,7 @@ def postprocess_qa(examples:Dataset, features:Dataset, start_logits, end_logits,
         preds[ex[id_column]] = best
     return preds
 
-# %% ../nbs/04_data.ipynb 47
+# %% ../nbs/04_data.ipynb 55
 def class_weights(labels, n_classes:int=None, mode:str="balanced")->torch.Tensor:
     "Per-class loss weights from label counts: 'balanced' (n / (k n_c)) or 'inv_sqrt' (1/sqrt(n_c)), mean 1 over examples"
     counts = np.bincount(np.asarray(labels), minlength=n_classes or 0).astype(float)

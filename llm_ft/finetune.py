@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 from .core import LLMFTError, write_json, read_json, atomic_write
 from .config import FinetuneConfig
+from .datasets import read_config_split
 from .data import (read_rows, validate_rows, check_label_coverage, dedupe, leakage, split_dataset, tokenize_classification,
                          tokenize_sft, prepare_qa_features, postprocess_qa, class_weights, oversample, focal_loss, Collator, LabelMap)
 from .model import load_model
@@ -32,20 +33,22 @@ def _template_fields(*templates)->list[str]:
 def _splits(cfg:FinetuneConfig, text_cols:list, label_col:str=None, stratify:bool=False):
     "Validated train/valid/test datasets (+ label map and data notes) from files or deterministic splits"
     d = cfg.data
-    if not d.train_file: raise LLMFTError("no training data", where="data.train_file", fix="set data.train_file=<file>")
-    read = lambda f: read_rows(f, columns=d.columns, text_mode=d.text_mode)
-    train, labels, rep = validate_rows(read(d.train_file), text_cols, label_col, skip_invalid=d.skip_invalid, source=str(d.train_file))
+    rows = {w: read_config_split(d, w) for w in ("train", "valid", "test")}
+    if rows["train"] is None: raise LLMFTError("no training data", where="data.train_file",
+                                               fix="set data.train_file=<file>, or data.dataset=<name> (llm_ft data list)")
+    train, labels, rep = validate_rows(rows["train"], text_cols, label_col, skip_invalid=d.skip_invalid)
     notes = {"train_file": str(rep)}
     if d.dedupe: train, notes["duplicates_removed"] = dedupe(train, text_cols)
-    parts = split_dataset(train, 0 if d.valid_file else d.valid_fraction, 0 if d.test_file else d.test_fraction, d.split_seed,
-                          "label_id" if stratify else None)
+    parts = split_dataset(train, 0 if rows["valid"] is not None else d.valid_fraction, 0 if rows["test"] is not None else d.test_fraction,
+                          d.split_seed, "label_id" if stratify else None)
     out = {"train": parts["train"], "valid": parts.get("valid"), "test": parts.get("test")}
     if d.max_train_rows and d.max_train_rows < len(out["train"]):
         out["train"] = out["train"].shuffle(seed=d.split_seed).select(range(d.max_train_rows))
         notes["max_train_rows"] = d.max_train_rows
-    for split, f in (("valid", d.valid_file), ("test", d.test_file)):
-        if f: out[split], _, r = validate_rows(read(f), text_cols, label_col, labels, d.skip_invalid, source=str(f)); notes[f"{split}_file"] = str(r)
-    if labels: check_label_coverage(out["train"], labels, where=f"{d.train_file} (training split)")
+    for split in ("valid", "test"):
+        if rows[split] is not None:
+            out[split], _, r = validate_rows(rows[split], text_cols, label_col, labels, d.skip_invalid); notes[f"{split}_file"] = str(r)
+    if labels: check_label_coverage(out["train"], labels, where=f"{rep.source} (training split)")
     if out["test"] is not None: notes["test_in_train"] = leakage(out["train"], out["test"], text_cols)["overlap"]
     return out, labels, notes
 
@@ -131,12 +134,13 @@ def task_columns(cfg:FinetuneConfig)->tuple[list, str|None]:
     if cfg.task == "extractive_qa": return ["question", "context"], None
     raise LLMFTError(f"unknown task {cfg.task!r}", fix="classification, generation or extractive_qa")
 
-def read_task_file(cfg:FinetuneConfig, path:str|Path, labels:LabelMap=None):
-    "Rows of `path` validated for cfg.task (labels encoded with `labels`, whose classes they must not exceed)"
+def read_task_file(cfg:FinetuneConfig, path:str|Path=None, labels:LabelMap=None):
+    "Rows of `path` (default: the config's test split) validated for cfg.task (labels encoded with `labels`, whose classes they must not exceed)"
     d = cfg.data; cols, label_col = task_columns(cfg)
-    ds, _, rep = validate_rows(read_rows(path, columns=d.columns, text_mode=d.text_mode), cols, label_col, labels,
-                               d.skip_invalid, source=str(path))
-    return ds
+    rows = read_rows(path, columns=d.columns, text_mode=d.text_mode) if path is not None else read_config_split(d, "test")
+    if rows is None: raise LLMFTError("no data to evaluate on", fix="pass a file (CSV/TSV/JSONL with the task's columns), or set "
+                                      "data.test_file or data.dataset with data.test_split")
+    return validate_rows(rows, cols, label_col, labels, d.skip_invalid)[0]
 
 def _qa_report(ex, preds:dict, m:dict, out_dir:Path, n_worst:int=5):
     "report.md for extractive QA: the scores and the first misses"
@@ -199,7 +203,7 @@ def finetune(cfg:FinetuneConfig,        # task, model, data and training setting
         model = load_model(cfg.model, "causal_lm", vocab_size=len(tok), pad_token_id=tok.pad_token_id,
                            bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
         enc = lambda ds, n: tokenize_sft(ds, tok, cfg.prompt_template, cfg.target_template, d.max_length, d.skip_invalid, n)[0]
-        train = enc(splits["train"], str(d.train_file))
+        train = enc(splits["train"], str(d.train_file or f"{d.dataset}:{d.train_split}"))
         valid = enc(splits["valid"], "valid split").remove_columns(["length", "prompt_length"]) if splits["valid"] is not None else None
         train = train.remove_columns(["prompt_length"]); kw = dict(metric_for_best="loss")
     else:

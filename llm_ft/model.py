@@ -16,14 +16,14 @@ from transformers import initialization as init
 from transformers.cache_utils import Cache, DynamicCache
 from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.modeling_outputs import BaseModelOutputWithPast, CausalLMOutputWithPast, SequenceClassifierOutput
-from .core import LLMFTError, resolve_model_path
+from .core import LLMFTError, resolve_model_path, warn
 from .config import ModelConfig
 
 # %% auto 0
 __all__ = ['TASK_CLASSES', 'GPTConfig', 'gpt_config', 'CausalSelfAttention', 'MLP', 'Block', 'GPTPreTrainedModel', 'GPTModel',
            'fused_linear_cross_entropy', 'GPTForCausalLM', 'GPTForSequenceClassification', 'from_gpt2',
-           'enable_checkpointing', 'set_dropout', 'model_dir', 'load_model', 'count_params', 'flops_per_token',
-           'MemoryPlan', 'plan_memory', 'measure_training_memory']
+           'enable_checkpointing', 'set_dropout', 'model_dir', 'context_length', 'check_causal', 'load_model',
+           'count_params', 'flops_per_token', 'MemoryPlan', 'plan_memory', 'measure_training_memory']
 
 # %% ../nbs/03_model.ipynb 7
 class GPTConfig(PreTrainedConfig):
@@ -344,22 +344,36 @@ def from_gpt2(src, # a GPT2LMHeadModel, a local GPT-2 directory (or hub name whe
     if config is None: raise LLMFTError("a GPT-2 state dict needs its GPT2Config", fix="pass config=GPT2Config(...)")
     if config.activation_function not in _GPT2_ACT:
         raise LLMFTError(f"unsupported GPT-2 activation {config.activation_function!r}", fix=f"one of {list(_GPT2_ACT)}")
+    _gpt2_supported(config)
+    tied = getattr(config, "tie_word_embeddings", True)
     ours = GPTForCausalLM(GPTConfig(vocab_size=config.vocab_size, n_positions=config.n_positions, n_embd=config.n_embd,
                                     n_layer=config.n_layer, n_head=config.n_head, activation=_GPT2_ACT[config.activation_function],
-                                    layer_norm_eps=config.layer_norm_epsilon, bos_token_id=config.bos_token_id,
+                                    layer_norm_eps=config.layer_norm_epsilon, bos_token_id=config.bos_token_id, tie_word_embeddings=tied,
                                     eos_token_id=config.eos_token_id, pad_token_id=config.pad_token_id))
     conv1d = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
     new = {}
     for k, v in sd.items():
-        if k.endswith(".attn.bias") or k.endswith(".attn.masked_bias") or k == "lm_head.weight": continue  # buffers; tied head
+        if k.endswith(".attn.bias") or k.endswith(".attn.masked_bias") or (tied and k == "lm_head.weight"): continue  # buffers; tied head
         new[k] = v.t().contiguous() if k.endswith(conv1d) else v
     missing, unexpected = ours.load_state_dict(new, strict=False)
-    missing = [k for k in missing if k != "lm_head.weight"]
+    missing = [k for k in missing if not (tied and k == "lm_head.weight")]
     if missing or unexpected: raise LLMFTError(f"GPT-2 weights do not map: missing {missing[:3]}, unexpected {unexpected[:3]}")
-    ours.tie_weights()
+    if tied: ours.tie_weights()
     return ours
 
-# %% ../nbs/03_model.ipynb 45
+def _gpt2_supported(config):
+    "Refuse the GPT-2 options our GPT does not implement, rather than build a different model"
+    unsupported = {"scale_attn_by_inverse_layer_idx": (True, "scales attention by 1/layer"),
+                   "scale_attn_weights": (False, "leaves attention scores unscaled"),
+                   "add_cross_attention": (True, "has cross-attention")}
+    for k, (bad, what) in unsupported.items():
+        if getattr(config, k, not bad) == bad:
+            raise LLMFTError(f"this GPT-2 {what} ({k}={bad}); llm_ft's GPT does not", fix="fine-tune it as it is (load_model), not through from_gpt2")
+    if getattr(config, "n_inner", None) not in (None, 4 * config.n_embd):
+        raise LLMFTError(f"this GPT-2's MLP is {config.n_inner} wide (n_inner), llm_ft's GPT uses 4 x n_embd = {4 * config.n_embd}",
+                         fix="fine-tune it as it is (load_model), not through from_gpt2")
+
+# %% ../nbs/03_model.ipynb 47
 def enable_checkpointing(model:PreTrainedModel):
     "Turn on activation (gradient) checkpointing, under whichever name this transformers version uses"
     (getattr(model, "activation_checkpointing_enable", None) or model.gradient_checkpointing_enable)()
@@ -386,21 +400,94 @@ def model_dir(path:str|Path)->Path:
                                        fix="point at a Hugging Face model directory or an llm_ft run directory")
     raise LLMFTError("model path not found", where=str(path), fix="check the path (models are never downloaded implicitly)")
 
+def context_length(config)->int|None:
+    "The longest sequence a model config takes (n_positions, max_position_embeddings, ...), or None if it names none"
+    for k in ("n_positions", "max_position_embeddings", "n_ctx", "max_seq_len", "seq_length"):
+        v = getattr(config, k, None)
+        if isinstance(v, int) and v > 0: return v
+    return None
+
+def _pickle_kwargs(src, allow_pickle:bool)->dict:
+    "Safetensors weights load as they are; a directory with only pickle weights needs `allow_pickle`"
+    d = Path(src)
+    if not d.is_dir() or any(d.glob("*.safetensors")) or any(d.glob("*.safetensors.index.json")): return {}
+    if not any(any(d.glob(f"*.{x}")) for x in ("bin", "pt", "pth", "ckpt")): return {}
+    if not allow_pickle: raise LLMFTError("this checkpoint has pickle weights only (e.g. pytorch_model.bin), and loading a pickle can run "
+                                          "code", where=str(d), fix="convert it to safetensors on a machine you trust (save_pretrained), "
+                                          "or set model.allow_pickle=true if you trust its origin")
+    return {"use_safetensors": False}
+
+def _from_checkpoint(auto, src, task:str, local:bool, trust_remote_code:bool, allow_pickle:bool, reinit_head:bool, **kwargs):
+    "`auto.from_pretrained` with every failure turned into an LLMFTError that says what to do"
+    import pickle
+    kw = dict(local_files_only=local, trust_remote_code=trust_remote_code, **(_pickle_kwargs(src, allow_pickle) if local else {}), **kwargs)
+    if reinit_head: kw["ignore_mismatched_sizes"] = True
+    try: return auto.from_pretrained(src, **kw)
+    except ValueError as e:
+        if "trust_remote_code" in str(e): raise LLMFTError(f"{src} needs code from its directory to run", where=str(src),
+                                                           fix="set model.trust_remote_code=true only if you trust it") from e
+        kind = AutoConfig.from_pretrained(src, local_files_only=local, trust_remote_code=trust_remote_code).model_type
+        raise LLMFTError(f"a {kind!r} checkpoint has no {task} model", where=str(src),
+                         fix=f"choose a task it supports, or a checkpoint made for {task}") from e
+    except RuntimeError as e:
+        if "ignore_mismatched_sizes" not in str(e): raise
+        old = AutoConfig.from_pretrained(src, local_files_only=local, trust_remote_code=trust_remote_code).num_labels
+        raise LLMFTError(f"the checkpoint's classifier has {old} classes, the data has {kwargs.get('num_labels')}", where=str(src),
+                         fix="set model.reinit_head=true to start a new classification head (the rest of the weights are kept)") from None
+    except pickle.UnpicklingError as e:
+        raise LLMFTError(f"the pickle weights cannot be loaded safely ({str(e).splitlines()[0][:100]})", where=str(src),
+                         fix="convert the checkpoint to safetensors") from None
+    except OSError as e:
+        raise LLMFTError(f"cannot load model {str(src)!r}: {str(e).splitlines()[0]}", where=str(src),
+                         fix="use a local model directory (no model hub is reachable offline)") from e
+
+_DECODERS = "a decoder-only model (GPT-2, Llama, Qwen2, Mistral, Gemma, or llm_ft's GPT)"
+
+def check_causal(model, where:str=None, config=None):
+    "Refuse a checkpoint that is not a left-to-right decoder for causal LM: an encoder would see the tokens it must predict"
+    c = model.config
+    if getattr(config or c, "is_encoder_decoder", False):              # the checkpoint's config: a causal class rewrites its own
+        raise LLMFTError(f"a {c.model_type!r} checkpoint is an encoder-decoder; as a causal LM its encoder would be dropped", where=where,
+                         fix=f"fine-tune it for classification, or use {_DECODERS} for generation")
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(1, min(c.vocab_size, 1000), (1, 8), generator=g)
+    alt = ids.clone(); alt[0, -1] = (ids[0, -1] % (min(c.vocab_size, 1000) - 1)) + 1
+    was = model.training; model.eval()
+    with torch.no_grad(): a, b = model(ids).logits[0, :-1], model(alt).logits[0, :-1]
+    model.train(was)
+    if not torch.allclose(a, b, atol=1e-5):              # changing the last token moved an earlier prediction
+        raise LLMFTError(f"a {c.model_type!r} checkpoint is an encoder: every token sees the whole text, so as a causal LM it would "
+                         "learn from the very tokens it predicts", where=where,
+                         fix=f"fine-tune it for classification or extractive QA; for generation use {_DECODERS}")
+    return model
+
+def _settings_note(mc:ModelConfig, model)->str|None:
+    "Which of the run's model settings a loaded checkpoint does not take, if any"
+    c, d = model.config, ModelConfig()
+    if isinstance(c, GPTConfig):                          # shape comes from the checkpoint: say when the config disagrees
+        diff = {k: (getattr(mc, k), getattr(c, a)) for k, a in (("n_layer", "n_layer"), ("n_head", "n_head"), ("n_embd", "n_embd"),
+                                                                 ("block_size", "n_positions")) if getattr(mc, k) != getattr(d, k)}
+        diff = {k: v for k, v in diff.items() if v[0] != v[1]}
+        return ", ".join(f"model.{k}={a} (the checkpoint has {b})" for k, (a, b) in diff.items()) or None
+    ignored = [f"model.{k}={getattr(mc, k)}" for k in ("dropout", "pooling", "block_size", "n_layer", "n_head", "n_embd")
+               if getattr(mc, k) != getattr(d, k)]
+    return f"{', '.join(ignored)} (a {c.model_type!r} checkpoint keeps its own settings)" if ignored else None
+
 def load_model(name_or_path,                 # GPTConfig, ModelConfig, HF model dir, run dir, or hub name
                task:str="causal_lm",         # causal_lm, classification or extractive_qa
                vocab_size:int=None,          # vocabulary size, for a new GPT built from a ModelConfig
                trust_remote_code:bool=False, # allow code shipped inside a model directory to run
+               allow_pickle:bool=False,      # load pickle weights when a checkpoint has no safetensors
                **kwargs):                    # config overrides, e.g. num_labels=3, id2label=..., pad_token_id=...
     "Load or build a model for `task`, offline and with clear errors"
     if task not in TASK_CLASSES: raise LLMFTError(f"unknown task {task!r}", fix=f"use one of {list(TASK_CLASSES)}")
-    auto = TASK_CLASSES[task]
-    checkpointing, dropout, pooling = False, None, None
-    if isinstance(name_or_path, ModelConfig):
-        checkpointing, trust_remote_code = name_or_path.gradient_checkpointing, trust_remote_code or name_or_path.trust_remote_code
-        if name_or_path.name_or_path is None:
+    auto, mc = TASK_CLASSES[task], name_or_path if isinstance(name_or_path, ModelConfig) else None
+    if mc is not None:
+        trust_remote_code, allow_pickle = trust_remote_code or mc.trust_remote_code, allow_pickle or mc.allow_pickle
+        if mc.name_or_path is None:
             if vocab_size is None: raise LLMFTError("a new GPT needs vocab_size (from the tokenizer)")
-            name_or_path = gpt_config(name_or_path, vocab_size)
-        else: dropout, pooling, name_or_path = name_or_path.dropout, name_or_path.pooling, name_or_path.name_or_path
+            name_or_path = gpt_config(mc, vocab_size)
+        else: name_or_path = mc.name_or_path
     if isinstance(name_or_path, GPTConfig):
         cfg = GPTConfig.from_dict({**name_or_path.to_dict(), **kwargs})
         try: model = auto.from_config(cfg)
@@ -410,22 +497,18 @@ def load_model(name_or_path,                 # GPTConfig, ModelConfig, HF model 
         p = Path(name_or_path)
         local = p.exists() or os.sep in str(name_or_path) or str(name_or_path).startswith(".")
         src = model_dir(p) if local else str(name_or_path)
-        try: model = auto.from_pretrained(src, local_files_only=local, trust_remote_code=trust_remote_code, **kwargs)
-        except ValueError as e:
-            if "trust_remote_code" in str(e): raise LLMFTError(f"{src} needs code from its directory to run", where=str(src),
-                                                               fix="pass trust_remote_code=True only if you trust it") from e
-            kind = AutoConfig.from_pretrained(src, local_files_only=local, trust_remote_code=trust_remote_code).model_type
-            raise LLMFTError(f"a {kind!r} checkpoint has no {task} model", where=str(src),
-                             fix=f"choose a task it supports, or a checkpoint made for {task}") from e
-        except OSError as e:
-            raise LLMFTError(f"cannot load model {str(name_or_path)!r}: {str(e).splitlines()[0]}", where=str(src),
-                             fix="use a local model directory (no model hub is reachable offline)") from e
-    if dropout is not None and isinstance(model.config, GPTConfig) and model.config.dropout != dropout: set_dropout(model, dropout)
-    if pooling is not None and isinstance(model.config, GPTConfig): model.config.pooling = pooling   # the run's choice
-    if checkpointing: enable_checkpointing(model)
+        model = _from_checkpoint(auto, src, task, local, trust_remote_code, allow_pickle, bool(mc and mc.reinit_head), **kwargs)
+        if task == "causal_lm" and not isinstance(model.config, GPTConfig):
+            check_causal(model, str(src), AutoConfig.from_pretrained(src, local_files_only=local, trust_remote_code=trust_remote_code))
+    if mc is not None and mc.name_or_path is not None:
+        if isinstance(model.config, GPTConfig):               # training settings, not weights: the run's choice applies
+            if model.config.dropout != mc.dropout: set_dropout(model, mc.dropout)
+            model.config.pooling = mc.pooling
+        if note := _settings_note(mc, model): warn(f"{note}: not applied")
+    if mc is not None and mc.gradient_checkpointing: enable_checkpointing(model)
     return model
 
-# %% ../nbs/03_model.ipynb 51
+# %% ../nbs/03_model.ipynb 55
 def count_params(model_or_config,        # a model, or a GPTConfig (counted analytically)
                  embeddings:bool=True)->int: # include token and position embeddings?
     "Number of parameters (shared tensors counted once)"
@@ -450,7 +533,7 @@ def flops_per_token(config:GPTConfig, # the model shape
     f = 6 * n_matmul + 12 * config.n_layer * config.n_embd * T
     return f if training else f // 3
 
-# %% ../nbs/03_model.ipynb 54
+# %% ../nbs/03_model.ipynb 58
 _WEIGHT_BYTES = {"fp32": 4, "bf16-mixed": 4, "fp16-mixed": 4, "bf16": 2}
 _STATE_BYTES = {"fp32": 4, "bf16": 2, "8bit": 1}
 
@@ -498,7 +581,7 @@ def plan_memory(config:GPTConfig,              # the model shape (or any config 
     return MemoryPlan(params=N, weights=N * wb, gradients=largest * wb if optimizer_in_backward else N * wb,
                       optimizer=N * n_states * _STATE_BYTES[optimizer_state], activations=acts, loss=loss, budget_gb=budget_gb)
 
-# %% ../nbs/03_model.ipynb 59
+# %% ../nbs/03_model.ipynb 63
 _MEASURE = r"""
 import json, sys, torch
 def rss(field):

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_train.ipynb 2
 from __future__ import annotations
-import functools, math, os, shutil, time
+import functools, json, math, os, shutil, time
 from dataclasses import dataclass, asdict, field
 from pathlib import Path
 from typing import Callable
@@ -14,16 +14,17 @@ from torch.utils.data import DataLoader
 from accelerate import Accelerator, DataLoaderConfiguration
 from accelerate.utils import GradientAccumulationPlugin, ProjectConfiguration
 from tqdm.auto import tqdm
-from .core import LLMFTError, atomic_dir, append_jsonl, write_json, read_json, read_jsonl, encryption_key, is_encrypted, read_bytes, write_bytes
+from .core import (LLMFTError, atomic_dir, atomic_write, append_jsonl, write_json, read_json, read_jsonl, encryption_key, is_encrypted,
+                         read_bytes, write_bytes, writing)
 from .config import TrainConfig
 from .data import LengthGroupedBatchSampler, Collator
 
 # %% auto 0
-__all__ = ['STATE_DTYPES', 'param_groups', 'make_optimizer', 'lr_lambda', 'make_scheduler', 'rounding_noise', 'bf16_stochastic_',
-           'AdamW', 'release_freed_memory', 'step_in_backward', 'count_targets', 'default_loss', 'backward_window',
-           'evaluate_lm', 'matmul_peak_flops', 'peak_memory_bytes', 'model_flops_per_token', 'Callback', 'ProgressBar',
-           'in_notebook', 'LivePlot', 'TrainState', 'latest_checkpoint', 'save_checkpoint', 'load_checkpoint',
-           'save_model', 'make_accelerator', 'fit']
+__all__ = ['STATE_DTYPES', 'param_groups', 'make_optimizer', 'lr_lambda', 'warmup_steps', 'make_scheduler', 'rounding_noise',
+           'bf16_stochastic_', 'AdamW', 'release_freed_memory', 'step_in_backward', 'count_targets', 'default_loss',
+           'backward_window', 'evaluate_lm', 'matmul_peak_flops', 'peak_memory_bytes', 'model_flops_per_token',
+           'Callback', 'ProgressBar', 'in_notebook', 'LivePlot', 'TrainState', 'latest_checkpoint', 'save_checkpoint',
+           'clean_run_dir', 'load_checkpoint', 'save_model', 'make_accelerator', 'fit']
 
 # %% ../nbs/05_train.ipynb 5
 def param_groups(model:torch.nn.Module, weight_decay:float)->list[dict]:
@@ -59,10 +60,14 @@ def lr_lambda(step:int, total:int, warmup:int, schedule:str, min_ratio:float)->f
     decay = 0.5 * (1 + math.cos(math.pi * frac)) if schedule == "cosine" else 1 - frac
     return min_ratio + (1 - min_ratio) * decay
 
+def warmup_steps(cfg:TrainConfig, total_steps:int)->int:
+    "The run's warmup in steps: `warmup_steps` when set, else `warmup_ratio` of the run (so it always fits a short run)"
+    return cfg.warmup_steps if cfg.warmup_steps is not None else int(round(cfg.warmup_ratio * total_steps))
+
 def make_scheduler(opt, cfg:TrainConfig, total_steps:int):
     "A LambdaLR following `lr_lambda`"
     from functools import partial
-    return torch.optim.lr_scheduler.LambdaLR(opt, partial(lr_lambda, total=total_steps, warmup=cfg.warmup_steps,
+    return torch.optim.lr_scheduler.LambdaLR(opt, partial(lr_lambda, total=total_steps, warmup=warmup_steps(cfg, total_steps),
                                                           schedule=cfg.schedule, min_ratio=cfg.min_lr_ratio))
 
 # %% ../nbs/05_train.ipynb 8
@@ -238,19 +243,30 @@ class Callback:
     def on_train_end(self, state): pass
 
 class ProgressBar(Callback):
-    "tqdm progress over optimizer steps with loss and tokens/s"
-    def __init__(self, disable:bool=False): self.disable, self.bar = disable, None
+    "Progress over optimizer steps with loss and tokens/s: a live bar in a terminal or notebook, a plain line now and then in a log"
+    def __init__(self, disable:bool=False, # show nothing (e.g. on every process but the first)
+                 every:int=None):          # in a log: steps between lines (default: a twentieth of the run)
+        self.disable, self.every, self.bar = disable, every, None
     def on_train_begin(self, state):
-        import sys                                                              # in a log file, a line every 5 s, not every step
-        self.bar = tqdm(total=state.total_steps, initial=state.step, desc="train", disable=self.disable, dynamic_ncols=True,
-                        mininterval=0.1 if in_notebook() or sys.stderr.isatty() else 5.0)
+        import sys
+        self.live, self.t0, self.first = in_notebook() or sys.stderr.isatty(), time.perf_counter(), state.step
+        if self.live: self.bar = tqdm(total=state.total_steps, initial=state.step, desc="train", disable=self.disable, dynamic_ncols=True)
+        else: self.every = self.every or max(1, state.total_steps // 20)         # a redirected log gets lines, not \r-redraws
     def on_step(self, state, record):
-        self.bar.update(1); self.bar.set_postfix(loss=f"{record['loss']:.4f}", tok_s=f"{record['tokens_per_s']:,.0f}")
+        if self.live: self.bar.update(1); self.bar.set_postfix(loss=f"{record['loss']:.4f}", tok_s=f"{record['tokens_per_s']:,.0f}")
+        elif not self.disable and (state.step % self.every == 0 or state.step == state.total_steps):
+            import sys
+            el = time.perf_counter() - self.t0; left = el / max(state.step - self.first, 1) * (state.total_steps - state.step)
+            print(f"train step {state.step}/{state.total_steps}: loss {record['loss']:.4f}, {record['tokens_per_s']:,.0f} tokens/s, "
+                  f"{el:.0f} s, ~{left:.0f} s left", file=sys.stderr, flush=True)
     HEADLINE = ("loss", "perplexity", "accuracy", "f1_macro", "roc_auc", "pr_auc")   # the rest is in metrics.jsonl
     def on_eval(self, state, metrics):
         shown = {k: v for k, v in metrics.items() if k in self.HEADLINE} or metrics
-        self.bar.write(f"step {state.step}: " + ", ".join(f"{k} {v:.4f}" for k, v in shown.items()))
-    def on_train_end(self, state): self.bar.close()
+        line = f"step {state.step}: " + ", ".join(f"{k} {v:.4f}" for k, v in shown.items())
+        if self.live: self.bar.write(line)
+        elif not self.disable: print(line, flush=True)
+    def on_train_end(self, state):
+        if self.live: self.bar.close()
 
 def in_notebook()->bool:
     "True inside a Jupyter kernel with a front end"
@@ -310,20 +326,41 @@ def save_checkpoint(accelerator:Accelerator, state:TrainState, run_dir:Path, kee
     import logging
     quiet = logging.getLogger("accelerate.utils.other"); level = quiet.level
     quiet.setLevel(logging.ERROR)              # "Removed shared tensor lm_head.weight": expected for tied weights, re-tied on load
-    try: accelerator.save_state(str(tmp))
+    try:
+        with writing(final): accelerator.save_state(str(tmp))                 # a full disk: one line, not a torch traceback
+        accelerator.wait_for_everyone()
+        if accelerator.is_main_process:
+            if key := encryption_key():                                        # weights, optimizer, RNG states: encrypted at rest
+                for p in tmp.iterdir():
+                    if p.is_file(): write_bytes(p, p.read_bytes(), key)
+            write_json(tmp/"trainer_state.json", asdict(state))
+            with atomic_dir(final) as d:
+                for p in tmp.iterdir(): shutil.move(str(p), d/p.name)
+            shutil.rmtree(tmp, ignore_errors=True)
+            cks = sorted((p for p in final.parent.glob("step-*") if p.is_dir()), key=lambda p: int(p.name.split("-")[1]))
+            for old in cks[:-keep_last]: shutil.rmtree(old, ignore_errors=True)
+    except LLMFTError as e:                                                    # nothing half-written stays; say what does
+        shutil.rmtree(tmp, ignore_errors=True)
+        last = latest_checkpoint(run_dir)
+        raise LLMFTError(e.what, where=e.where, fix=e.fix + f"; the last complete checkpoint, {last or 'none yet'}, is intact "
+                         "(resume=true continues from it)") from e.__cause__
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True); raise
     finally: quiet.setLevel(level)
     accelerator.wait_for_everyone()
-    if accelerator.is_main_process:
-        if key := encryption_key():                                            # weights, optimizer, RNG states: encrypted at rest
-            for p in tmp.iterdir():
-                if p.is_file(): write_bytes(p, p.read_bytes(), key)
-        write_json(tmp/"trainer_state.json", asdict(state))
-        with atomic_dir(final) as d:
-            for p in tmp.iterdir(): shutil.move(str(p), d/p.name)
-        shutil.rmtree(tmp, ignore_errors=True)
-        cks = sorted((p for p in final.parent.glob("step-*") if p.is_dir()), key=lambda p: int(p.name.split("-")[1]))
-        for old in cks[:-keep_last]: shutil.rmtree(old, ignore_errors=True)
-    accelerator.wait_for_everyone()
+
+def clean_run_dir(run_dir:Path, step:int):
+    "Before resuming at `step`: remove temporary files a killed run left, and log records written after that step"
+    run_dir = Path(run_dir)
+    for d in (run_dir, run_dir/"checkpoints"):
+        for p in list(d.glob(".*.tmp")) + list(d.glob(".*.old")):
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+    log = run_dir/"metrics.jsonl"
+    if log.exists():
+        recs = read_jsonl(log)
+        keep = [r for r in recs if r.get("step", 0) <= step]
+        if len(keep) < len(recs):                                             # replayed steps would log twice: curves doubling back
+            with atomic_write(log) as f: f.writelines(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in keep)
 
 def load_checkpoint(accelerator:Accelerator, ck:Path)->TrainState:
     "Restore model, optimizer, scheduler and RNG states from `ck` (decrypting if needed); return its TrainState"
@@ -351,7 +388,7 @@ def save_model(accelerator:Accelerator, model, path:Path, tokenizer=None):
             if not bars: hf_logging.enable_progress_bar()
     accelerator.wait_for_everyone()
 
-# %% ../nbs/05_train.ipynb 27
+# %% ../nbs/05_train.ipynb 28
 def make_accelerator(cfg:TrainConfig, run_dir:str|Path=None)->Accelerator:
     "An Accelerator for `cfg`: global batches split across processes, accumulation, precision, trackers"
     return Accelerator(gradient_accumulation_plugin=GradientAccumulationPlugin(num_steps=cfg.grad_accum, sync_with_dataloader=False),
@@ -389,8 +426,9 @@ def fit(model,                          # a (Hugging Face) model; every paramete
                                         f"{batch_size * P}", fix="lower data.batch_size or train.grad_accum, or add data")
     steps_per_epoch = n_batches // k
     total = cfg.max_steps or steps_per_epoch * cfg.epochs
-    if cfg.warmup_steps >= total: raise LLMFTError(f"warmup ({cfg.warmup_steps} steps) is not shorter than the run ({total} steps)",
-                                                   where="train.warmup_steps", fix="lower warmup_steps or train longer")
+    if warmup_steps(cfg, total) >= total and cfg.warmup_steps:
+        raise LLMFTError(f"warmup ({cfg.warmup_steps} steps) is not shorter than the run ({total} steps)", where="train.warmup_steps",
+                         fix="use train.warmup_ratio=0.06 (a fraction of the run) instead, or train longer")
     collate_fn = collate_fn or Collator(0)
     # its own generator: starting an iterator draws a seed, which must not shift the global RNG that dropout uses
     train_dl = DataLoader(train_data, batch_sampler=sampler, collate_fn=collate_fn, generator=torch.Generator().manual_seed(cfg.seed))
@@ -409,6 +447,7 @@ def fit(model,                          # a (Hugging Face) model; every paramete
     if resume and (ck := latest_checkpoint(run_dir)) is not None:
         state = load_checkpoint(acc, ck)
         acc.print(f"resumed from {ck.parent.name}/{ck.name} of {run_dir.name} (step {state.step})")
+    if resume and acc.is_main_process: clean_run_dir(run_dir, state.step)
     if acc.is_main_process and cfg.report_to: acc.init_trackers(run_dir.name)
     callbacks = callbacks if callbacks is not None else [ProgressBar(disable=not acc.is_local_main_process)]
     peak_flops, flops_tok = matmul_peak_flops(acc.device) * P, None

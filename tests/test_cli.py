@@ -110,3 +110,8 @@ def test_wheel_installs_into_a_fresh_venv(tmp_path, offline_env):
     r = run([py, "-c", "import sys; " + check, site], env, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     assert r.stdout.split() == ["0.6666666666666666", "all-MiniLM-L6-v2"], r.stdout
+    import zipfile
+    names = zipfile.ZipFile(wheel).namelist()                               # the registry and configs ship; the test slices do not
+    assert "llm_ft/datasets.py" in names and "llm_ft/configs/ag_news.yaml" in names and not any("tests/" in n for n in names)
+    d = run([bin_/"llm_ft", "data", "list"], {**env, "LLM_FT_DATA": ""}, cwd=tmp_path)
+    assert d.returncode == 0 and d.stdout.count("not here (download: https://") + d.stdout.count("cache: ") == 6, d.stdout
