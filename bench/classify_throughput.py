@@ -27,10 +27,10 @@ from llm_ft.config import TrainConfig, FinetuneConfig
 from llm_ft.data import tokenize_classification, Collator, PaddingMeter
 from llm_ft.datasets import get_dataset
 from llm_ft.evaluation import predict_classification
-from llm_ft.finetune import classification_loss
+from llm_ft.tasks import classification_loss
 from llm_ft.model import GPTConfig, GPTForSequenceClassification, from_gpt2
 from llm_ft.tokenizer import train_bpe_tokenizer
-from llm_ft.train import fit
+from llm_ft.train import fit, Batches, Objective
 
 datasets.disable_progress_bars(); hf_logging.set_verbosity_error()
 LR, BS, T = 5e-4, 16, 128
@@ -67,8 +67,8 @@ def run_llm_ft(train, dev, tok, init, out, seed=0):
     cfg = TrainConfig(lr=LR, weight_decay=0.01, schedule="linear", min_lr_ratio=0.0, epochs=1, max_grad_norm=1.0, log_every=50,
                       save_every=10**9, eval_every=10**9, seed=seed)
     t0 = time.perf_counter()
-    fit(model, train.remove_columns(["length"]), cfg, out/f"llm_ft_{seed}", batch_size=BS, collate_fn=coll, lengths=train["length"],
-        loss_fn=classification_loss(FinetuneConfig()), callbacks=[])
+    fit(model, Batches(train.remove_columns(["length"]), BS, coll, train["length"]), cfg, out/f"llm_ft_{seed}",
+        Objective(loss=classification_loss(FinetuneConfig())), callbacks=[])
     wall = time.perf_counter() - t0
     return {"examples_per_s": len(train) // BS * BS / wall, "padded": coll.meter.padded_fraction, "accuracy": dev_accuracy(model, dev, tok), "wall_s": wall}
 

@@ -52,7 +52,7 @@ def child(spec):
     from transformers.utils import logging as hf_logging
     from llm_ft.config import TrainConfig
     from llm_ft.model import enable_checkpointing
-    from llm_ft.train import fit, Callback
+    from llm_ft.train import fit, Batches, Callback
     hf_logging.set_verbosity_error(); torch.set_num_threads(min(2, os.cpu_count()))
     B, T, steps, V = spec["B"], spec["T"], spec["steps"], None
     warm_spec = {**spec, "shape": ({"num_hidden_layers": 1, "vocab_size": 64} if spec["arch"] == "llama" else
@@ -91,7 +91,7 @@ def child(spec):
         cfg = TrainConfig(lr=1e-4, max_steps=steps, schedule="constant", max_grad_norm=None if o.get("optimizer_in_backward") else 1.0,
                           optimizer_in_backward=bool(o.get("optimizer_in_backward")), optimizer_state=o.get("optimizer_state", "fp32"),
                           save_every=10**9, log_every=1)
-        try: fit(model, rows, cfg, tempfile.mkdtemp(prefix="llm_ft_mem_"), batch_size=B, collate_fn=default_collate, callbacks=[Rec()])
+        try: fit(model, Batches(rows, B, default_collate), cfg, tempfile.mkdtemp(prefix="llm_ft_mem_"), callbacks=[Rec()])
         except Done: pass
         optim = "llm_ft AdamW" if o.get("optimizer_in_backward") or o.get("optimizer_state", "fp32") != "fp32" else "torch AdamW"
     peak = max(peaks) - base
@@ -146,7 +146,7 @@ def curves(data, steps=60):
     from llm_ft.config import TrainConfig
     from llm_ft.model import GPTConfig, GPTForCausalLM, enable_checkpointing
     from llm_ft.tokenizer import train_bpe_tokenizer
-    from llm_ft.train import fit
+    from llm_ft.train import fit, Batches
     from llm_ft.core import read_jsonl
     from llm_ft.datasets import get_dataset
     text = get_dataset("tinyshakespeare", folder=data).split("all")["text"][0]
@@ -161,7 +161,7 @@ def curves(data, steps=60):
         if o.pop("checkpointing", False): enable_checkpointing(m)
         cfg = TrainConfig(lr=1e-3, max_steps=steps, warmup_steps=6, max_grad_norm=None, log_every=1, save_every=10**9, seed=0, **o)
         with tempfile.TemporaryDirectory() as d:
-            fit(m, rows, cfg, d, batch_size=B, collate_fn=default_collate, callbacks=[])
+            fit(m, Batches(rows, B, default_collate), cfg, d, callbacks=[])
             return np.array([r["loss"] for r in read_jsonl(Path(d)/"metrics.jsonl") if "loss" in r])
     res = {"baseline": run("baseline", 0), "baseline, other data order": run("b1", 1)}
     for name, o in SAVERS.items():

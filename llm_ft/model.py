@@ -16,14 +16,14 @@ from transformers import initialization as init
 from transformers.cache_utils import Cache, DynamicCache
 from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.modeling_outputs import BaseModelOutputWithPast, CausalLMOutputWithPast, SequenceClassifierOutput
-from .core import LLMFTError, resolve_model_path, warn
+from .core import LLMFTError, resolve_model_path, model_dir, warn
 from .config import ModelConfig
 
 # %% auto 0
-__all__ = ['TASK_CLASSES', 'GPTConfig', 'gpt_config', 'CausalSelfAttention', 'MLP', 'Block', 'GPTPreTrainedModel', 'GPTModel',
+__all__ = ['HEADS', 'GPTConfig', 'gpt_config', 'CausalSelfAttention', 'MLP', 'Block', 'GPTPreTrainedModel', 'GPTModel',
            'fused_linear_cross_entropy', 'GPTForCausalLM', 'GPTForSequenceClassification', 'from_gpt2',
-           'enable_checkpointing', 'set_dropout', 'model_dir', 'context_length', 'check_causal', 'load_model',
-           'count_params', 'flops_per_token', 'MemoryPlan', 'plan_memory', 'measure_training_memory']
+           'enable_checkpointing', 'set_dropout', 'context_length', 'refuse_encoder_decoder', 'check_causal',
+           'load_model', 'count_params', 'flops_per_token', 'MemoryPlan', 'plan_memory', 'measure_training_memory']
 
 # %% ../nbs/03_model.ipynb 7
 class GPTConfig(PreTrainedConfig):
@@ -306,8 +306,7 @@ class GPTForSequenceClassification(GPTPreTrainedModel):
     def get_input_embeddings(self): return self.transformer.wte
     def set_input_embeddings(self, v): self.transformer.wte = v
 
-    def forward(self, input_ids=None, attention_mask=None, position_ids=None, labels=None, class_weights=None,
-                label_smoothing:float=0.0, return_dict=None, **kwargs):
+    def forward(self, input_ids=None, attention_mask=None, position_ids=None, labels=None, return_dict=None, **kwargs):
         if getattr(self.config, "pooling", "last") == "mean":
             h = self.transformer(input_ids, attention_mask=attention_mask, position_ids=position_ids).last_hidden_state
             m = attention_mask if attention_mask is not None else (input_ids != self.config.pad_token_id if self.config.pad_token_id
@@ -321,8 +320,7 @@ class GPTForSequenceClassification(GPTPreTrainedModel):
         logits = self.score(pooled)                                                # (B, num_labels)
         loss = None
         if labels is not None:
-            w = None if class_weights is None else torch.as_tensor(class_weights, dtype=logits.dtype, device=logits.device)
-            loss = F.cross_entropy(logits.float(), labels, weight=w, label_smoothing=label_smoothing)
+            loss = F.cross_entropy(logits.float(), labels)
         return SequenceClassifierOutput(loss=loss, logits=logits)
 
 AutoModelForSequenceClassification.register(GPTConfig, GPTForSequenceClassification, exist_ok=True)
@@ -387,18 +385,8 @@ def set_dropout(model:PreTrainedModel, p:float):
         elif isinstance(m, CausalSelfAttention): m.dropout = p
     return model
 
-TASK_CLASSES = {"causal_lm": AutoModelForCausalLM, "classification": AutoModelForSequenceClassification,
+HEADS = {"causal_lm": AutoModelForCausalLM, "classification": AutoModelForSequenceClassification,
                 "extractive_qa": AutoModelForQuestionAnswering}
-
-def model_dir(path:str|Path)->Path:
-    "The Hugging Face model directory inside `path`: `path` itself, or a run dir's best/ or final/"
-    path = Path(resolve_model_path(path))
-    if (path/"config.json").is_file(): return path
-    for sub in ("best", "final"):
-        if (path/sub/"config.json").is_file(): return path/sub
-    if path.is_dir(): raise LLMFTError("no model here (no config.json, nor best/ or final/ of a run)", where=str(path),
-                                       fix="point at a Hugging Face model directory or an llm_ft run directory")
-    raise LLMFTError("model path not found", where=str(path), fix="check the path (models are never downloaded implicitly)")
 
 def context_length(config)->int|None:
     "The longest sequence a model config takes (n_positions, max_position_embeddings, ...), or None if it names none"
@@ -417,7 +405,7 @@ def _pickle_kwargs(src, allow_pickle:bool)->dict:
                                           "or set model.allow_pickle=true if you trust its origin")
     return {"use_safetensors": False}
 
-def _from_checkpoint(auto, src, task:str, local:bool, trust_remote_code:bool, allow_pickle:bool, reinit_head:bool, **kwargs):
+def _from_checkpoint(auto, src, head:str, local:bool, trust_remote_code:bool, allow_pickle:bool, reinit_head:bool, **kwargs):
     "`auto.from_pretrained` with every failure turned into an LLMFTError that says what to do"
     import pickle
     kw = dict(local_files_only=local, trust_remote_code=trust_remote_code, **(_pickle_kwargs(src, allow_pickle) if local else {}), **kwargs)
@@ -427,8 +415,8 @@ def _from_checkpoint(auto, src, task:str, local:bool, trust_remote_code:bool, al
         if "trust_remote_code" in str(e): raise LLMFTError(f"{src} needs code from its directory to run", where=str(src),
                                                            fix="set model.trust_remote_code=true only if you trust it") from e
         kind = AutoConfig.from_pretrained(src, local_files_only=local, trust_remote_code=trust_remote_code).model_type
-        raise LLMFTError(f"a {kind!r} checkpoint has no {task} model", where=str(src),
-                         fix=f"choose a task it supports, or a checkpoint made for {task}") from e
+        raise LLMFTError(f"a {kind!r} checkpoint has no {head} model", where=str(src),
+                         fix=f"choose a task it supports, or a checkpoint made for {head}") from e
     except RuntimeError as e:
         if "ignore_mismatched_sizes" not in str(e): raise
         old = AutoConfig.from_pretrained(src, local_files_only=local, trust_remote_code=trust_remote_code).num_labels
@@ -443,12 +431,15 @@ def _from_checkpoint(auto, src, task:str, local:bool, trust_remote_code:bool, al
 
 _DECODERS = "a decoder-only model (GPT-2, Llama, Qwen2, Mistral, Gemma, or llm_ft's GPT)"
 
-def check_causal(model, where:str=None, config=None):
+def refuse_encoder_decoder(config, where:str=None):
+    "An encoder-decoder checkpoint (BART, T5) cannot be a causal LM: its encoder would be dropped, or there is no such class"
+    if getattr(config, "is_encoder_decoder", False):
+        raise LLMFTError(f"a {config.model_type!r} checkpoint is an encoder-decoder; as a causal LM its encoder would be dropped", where=where,
+                         fix=f"fine-tune it for classification or extractive QA, or use {_DECODERS} for generation")
+
+def check_causal(model, where:str=None):
     "Refuse a checkpoint that is not a left-to-right decoder for causal LM: an encoder would see the tokens it must predict"
     c = model.config
-    if getattr(config or c, "is_encoder_decoder", False):              # the checkpoint's config: a causal class rewrites its own
-        raise LLMFTError(f"a {c.model_type!r} checkpoint is an encoder-decoder; as a causal LM its encoder would be dropped", where=where,
-                         fix=f"fine-tune it for classification, or use {_DECODERS} for generation")
     g = torch.Generator().manual_seed(0)
     ids = torch.randint(1, min(c.vocab_size, 1000), (1, 8), generator=g)
     alt = ids.clone(); alt[0, -1] = (ids[0, -1] % (min(c.vocab_size, 1000) - 1)) + 1
@@ -474,14 +465,14 @@ def _settings_note(mc:ModelConfig, model)->str|None:
     return f"{', '.join(ignored)} (a {c.model_type!r} checkpoint keeps its own settings)" if ignored else None
 
 def load_model(name_or_path,                 # GPTConfig, ModelConfig, HF model dir, run dir, or hub name
-               task:str="causal_lm",         # causal_lm, classification or extractive_qa
+               head:str="causal_lm",         # causal_lm, classification or extractive_qa
                vocab_size:int=None,          # vocabulary size, for a new GPT built from a ModelConfig
                trust_remote_code:bool=False, # allow code shipped inside a model directory to run
                allow_pickle:bool=False,      # load pickle weights when a checkpoint has no safetensors
                **kwargs):                    # config overrides, e.g. num_labels=3, id2label=..., pad_token_id=...
-    "Load or build a model for `task`, offline and with clear errors"
-    if task not in TASK_CLASSES: raise LLMFTError(f"unknown task {task!r}", fix=f"use one of {list(TASK_CLASSES)}")
-    auto, mc = TASK_CLASSES[task], name_or_path if isinstance(name_or_path, ModelConfig) else None
+    "Load or build a model with the given `head`, offline and with clear errors"
+    if head not in HEADS: raise LLMFTError(f"unknown model head {head!r}", fix=f"use one of {list(HEADS)}")
+    auto, mc = HEADS[head], name_or_path if isinstance(name_or_path, ModelConfig) else None
     if mc is not None:
         trust_remote_code, allow_pickle = trust_remote_code or mc.trust_remote_code, allow_pickle or mc.allow_pickle
         if mc.name_or_path is None:
@@ -491,15 +482,15 @@ def load_model(name_or_path,                 # GPTConfig, ModelConfig, HF model 
     if isinstance(name_or_path, GPTConfig):
         cfg = GPTConfig.from_dict({**name_or_path.to_dict(), **kwargs})
         try: model = auto.from_config(cfg)
-        except ValueError as e: raise LLMFTError(f"our GPT has no {task} head", fix="use causal_lm or classification") from e
+        except ValueError as e: raise LLMFTError(f"our GPT has no {head} head", fix="use causal_lm or classification") from e
     else:
         name_or_path = resolve_model_path(name_or_path)
         p = Path(name_or_path)
         local = p.exists() or os.sep in str(name_or_path) or str(name_or_path).startswith(".")
         src = model_dir(p) if local else str(name_or_path)
-        model = _from_checkpoint(auto, src, task, local, trust_remote_code, allow_pickle, bool(mc and mc.reinit_head), **kwargs)
-        if task == "causal_lm" and not isinstance(model.config, GPTConfig):
-            check_causal(model, str(src), AutoConfig.from_pretrained(src, local_files_only=local, trust_remote_code=trust_remote_code))
+        if head == "causal_lm": refuse_encoder_decoder(AutoConfig.from_pretrained(src, local_files_only=local, trust_remote_code=trust_remote_code), str(src))
+        model = _from_checkpoint(auto, src, head, local, trust_remote_code, allow_pickle, bool(mc and mc.reinit_head), **kwargs)
+        if head == "causal_lm" and not isinstance(model.config, GPTConfig): check_causal(model, str(src))
     if mc is not None and mc.name_or_path is not None:
         if isinstance(model.config, GPTConfig):               # training settings, not weights: the run's choice applies
             if model.config.dropout != mc.dropout: set_dropout(model, mc.dropout)
@@ -534,8 +525,8 @@ def flops_per_token(config:GPTConfig, # the model shape
     return f if training else f // 3
 
 # %% ../nbs/03_model.ipynb 58
-_WEIGHT_BYTES = {"fp32": 4, "bf16-mixed": 4, "fp16-mixed": 4, "bf16": 2}
-_STATE_BYTES = {"fp32": 4, "bf16": 2, "8bit": 1}
+_WEIGHT_BYTES = {"fp32": 4, "bf16-mixed": 4, "fp16-mixed": 4}     # what train.mixed_precision offers: fp32 master weights
+_STATE_BYTES = {"fp32": 4, "bf16": 2}                               # what train.optimizer_state offers
 
 @dataclass
 class MemoryPlan:
@@ -555,23 +546,23 @@ class MemoryPlan:
 def plan_memory(config:GPTConfig,              # the model shape (or any config with n_layer/n_embd/n_head/vocab_size)
                 batch_size:int=8,              # sequences per micro-batch
                 seq_len:int=None,              # tokens per sequence (default: n_positions)
-                optimizer:str="adamw",         # adamw, adam, sgd (momentum) or sgd_plain
-                precision:str="fp32",          # fp32, bf16-mixed, fp16-mixed (fp32 master weights) or bf16 (pure)
-                optimizer_state:str="fp32",    # fp32, bf16 or 8bit moments
+                optimizer:str="adamw",         # adamw, adam or sgd (with momentum): what train.optimizer offers
+                precision:str="fp32",          # fp32, bf16-mixed or fp16-mixed (fp32 master weights)
+                optimizer_state:str="fp32",    # fp32 or bf16 moments
                 optimizer_in_backward:bool=False, # step each parameter as its gradient is ready, then free it
                 gradient_checkpointing:bool=False, # keep block inputs only; recompute in backward
                 fused_loss:bool=True,          # loss without a full logits tensor
                 masked_attention:bool=False,   # padding masks force the unfused attention path (B*heads*T*T)
                 budget_gb:float=None)->MemoryPlan: # memory available, for the fits / does not fit verdict
     "Estimate the memory of one full-parameter training step"
-    if optimizer not in ("adamw", "adam", "sgd", "sgd_plain"): raise LLMFTError(f"unknown optimizer {optimizer!r}")
+    if optimizer not in ("adamw", "adam", "sgd"): raise LLMFTError(f"unknown optimizer {optimizer!r}", fix="adamw, adam or sgd")
     if precision not in _WEIGHT_BYTES: raise LLMFTError(f"unknown precision {precision!r}", fix=f"one of {list(_WEIGHT_BYTES)}")
     if optimizer_state not in _STATE_BYTES: raise LLMFTError(f"unknown optimizer_state {optimizer_state!r}", fix=f"one of {list(_STATE_BYTES)}")
     c, T, B = config, seq_len or config.n_positions, batch_size
     d, L, V = c.n_embd, c.n_layer, c.vocab_size
     N = count_params(c) if isinstance(c, GPTConfig) else c.num_parameters
     wb = _WEIGHT_BYTES[precision]
-    n_states = {"adamw": 2, "adam": 2, "sgd": 1, "sgd_plain": 0}[optimizer]
+    n_states = {"adamw": 2, "adam": 2, "sgd": 1}[optimizer]
     act_b = 2 if precision != "fp32" else 4
     per_layer = 18 * d + (c.n_head * T if masked_attention else 0)               # values saved per token per layer
     acts = B * T * ((L * d + per_layer) if gradient_checkpointing else L * per_layer) * act_b

@@ -8,34 +8,23 @@ import json, time
 from pathlib import Path
 import torch
 from torch.utils.data import Subset, default_collate
-from .core import LLMFTError, make_run_dir, seed_everything, timestamp, write_json, read_jsonl
-from .config import PretrainConfig, save_config
-from .tokenizer import train_bpe_tokenizer, train_char_tokenizer, load_tokenizer
+from .core import LLMFTError
+from .config import PretrainConfig
 from .model import load_model
 from .data import read_rows, pack_file, pack_tokens, LMBlocks, _missing_column
-from .datasets import read_config_split
-from .train import make_accelerator, fit
+from .datasets import read_config_split, reader_options
+from .train import fit, Batches
+from .run import Run, check_fit
 from .privacy import PIIReport, scrub_texts
 
 # %% auto 0
-__all__ = ['tokenizer_for_run', 'prepare_lm_data', 'start_run', 'pretrain']
+__all__ = ['prepare_lm_data', 'pretrain']
 
 # %% ../nbs/06_pretrain.ipynb 5
-def tokenizer_for_run(cfg, run_dir:Path, texts_fn):
-    "The run's tokenizer: saved one (resume), checkpoint's, given path, char-level or a new BPE"
-    saved = run_dir/"tokenizer"
-    if (saved/"tokenizer.json").exists(): return load_tokenizer(saved)
-    if cfg.model.name_or_path: tok = load_tokenizer(cfg.model.name_or_path)
-    elif cfg.data.tokenizer == "char": tok = train_char_tokenizer(texts_fn(), max_length=cfg.model.block_size)
-    elif cfg.data.tokenizer: tok = load_tokenizer(cfg.data.tokenizer)
-    else: tok = train_bpe_tokenizer(texts_fn(), vocab_size=cfg.data.vocab_size, max_length=cfg.model.block_size)
-    tok.save_pretrained(saved)
-    return tok
-
-def prepare_lm_data(cfg:PretrainConfig, run_dir:Path):
+def prepare_lm_data(cfg:PretrainConfig, run:Run):
     "Tokenizer, training blocks and validation blocks for a pretraining run"
     d, T = cfg.data, cfg.model.block_size
-    cache = Path(d.cache_dir) if d.cache_dir else run_dir.parent/".cache"
+    cache = Path(d.cache_dir) if d.cache_dir else run.path.parent/".cache"
     has = {w: bool(getattr(d, f"{w}_file") or (d.dataset and getattr(d, f"{w}_split"))) for w in ("train", "valid")}
     if not has["train"]: raise LLMFTError("no training data", where="data.train_file",
                                           fix="set data.train_file=<text file>, or data.dataset=<name> (llm_ft data list)")
@@ -46,14 +35,14 @@ def prepare_lm_data(cfg:PretrainConfig, run_dir:Path):
     if d.scrub_pii:                              # redact before the tokenizer, the token cache or the model see the text
         report = PIIReport()
         scrubbed = {w: scrub_texts(texts(w), report, w) for w in has if has[w]}
-        report.save(run_dir/"pii_report.json")
-        tok = tokenizer_for_run(cfg, run_dir, lambda: scrubbed["train"])
+        report.save(run/"pii_report.json")
+        tok = run.tokenizer(cfg, lambda: scrubbed["train"])
         tokens = lambda w: pack_tokens(scrubbed[w], tok, cache)
     else:
-        tok = tokenizer_for_run(cfg, run_dir, lambda: texts("train"))
+        tok = run.tokenizer(cfg, lambda: texts("train"))
         def tokens(w):                           # a file's cache is keyed on its bytes: a warm run does not even parse it
             f = getattr(d, f"{w}_file")
-            if f: return pack_file(f, tok, cache, text_column=d.text_column, text_mode=d.text_mode, columns=d.columns)
+            if f: return pack_file(f, tok, cache, text_column=d.text_column, **reader_options(d))
             return pack_tokens(texts(w), tok, cache)
     blocks = LMBlocks(tokens("train"), T)
     if has["valid"]:
@@ -65,41 +54,20 @@ def prepare_lm_data(cfg:PretrainConfig, run_dir:Path):
         train, valid = Subset(blocks, range(len(blocks) - n_valid)), (Subset(blocks, range(len(blocks) - n_valid, len(blocks))) if n_valid else None)
     return tok, train, valid
 
-def start_run(cfg)->tuple:
-    "The Accelerator, seeds, and the run directory with its config.yaml, for a recipe config; every process agrees"
-    from accelerate.utils import broadcast_object_list
-    acc = make_accelerator(cfg.train, cfg.run_dir)                                  # the process group, before anything is shared
-    name = cfg.name or broadcast_object_list([timestamp()])[0]                    # one name for all processes
-    run_dir = Path(cfg.run_dir)/name
-    acc.project_configuration.project_dir, acc.project_configuration.logging_dir = str(run_dir), str(run_dir/"logs")
-    if run_dir.is_dir() and any(run_dir.iterdir()) and not cfg.resume:            # checked by every process, before any writes
-        raise LLMFTError("run directory already exists and is not empty", where=str(run_dir),
-                         fix="choose another name, or resume it (resume=true / --resume)")
-    acc.wait_for_everyone()
-    seed_everything(cfg.train.seed)
-    if acc.is_main_process:
-        make_run_dir(cfg.run_dir, name, exist_ok=True); save_config(cfg, run_dir/"config.yaml")
-    acc.wait_for_everyone()
-    return acc, run_dir
-
 def pretrain(cfg:PretrainConfig,       # the run's configuration
              callbacks:list=None)->Path: # training callbacks (default: progress bar)
     "Pretrain (or continue pretraining) a causal LM; return the run directory"
-    acc, run_dir = start_run(cfg)
-    with acc.main_process_first(): tok, train, valid = prepare_lm_data(cfg, run_dir)
-    if cfg.model.name_or_path: model = load_model(cfg.model, "causal_lm")
-    else: model = load_model(cfg.model, "causal_lm", vocab_size=len(tok), pad_token_id=tok.pad_token_id,
-                             bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
-    n_pos = getattr(model.config, "n_positions", None) or getattr(model.config, "max_position_embeddings", None)
-    if n_pos and cfg.model.block_size > n_pos:
-        raise LLMFTError(f"block_size {cfg.model.block_size} exceeds the model's context of {n_pos}", where="model.block_size")
+    run, acc = Run.start(cfg)
     t0 = time.perf_counter()
-    state = fit(model, train, cfg.train, run_dir, batch_size=cfg.data.batch_size, collate_fn=default_collate,
-                eval_data=valid, metric_for_best="loss", accelerator=acc, callbacks=callbacks, tokenizer=tok, resume=cfg.resume)
-    if acc.is_main_process:
-        evals = [r for r in read_jsonl(run_dir/"metrics.jsonl") if "eval_loss" in r]
-        write_json(run_dir/"results.json", {"num_processes": acc.num_processes, "steps": state.step, "tokens": state.tokens_seen, "train_seconds": round(time.perf_counter() - t0, 1),
-                                            "best_step": state.best_step, "eval_loss": evals[-1]["eval_loss"] if evals else None,
-                                            "eval_perplexity": evals[-1]["eval_perplexity"] if evals else None})
+    with run.guard(acc):
+        with acc.main_process_first(): tok, train, valid = prepare_lm_data(cfg, run)
+        new = {} if cfg.model.name_or_path else dict(vocab_size=len(tok), pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id,
+                                                     eos_token_id=tok.eos_token_id)
+        model = load_model(cfg.model, "causal_lm", **new)
+        check_fit(model, tok, cfg.model.block_size, "model.block_size")
+    state = fit(model, Batches(train, cfg.data.batch_size, default_collate, valid=valid), cfg.train, run.path, accelerator=acc,
+                callbacks=callbacks, tokenizer=tok, resume=cfg.resume)
+    if acc.is_main_process: run.write_results("pretrain", state, model, time.perf_counter() - t0, acc.num_processes,
+                                              headline=["eval_loss", "eval_perplexity"])
     acc.wait_for_everyone()
-    return run_dir
+    return run.path

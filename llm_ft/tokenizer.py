@@ -4,12 +4,12 @@
 
 # %% ../nbs/02_tokenizer.ipynb 2
 from __future__ import annotations
-import hashlib, json
+import contextlib, hashlib, json
 from pathlib import Path
 from typing import Iterable
 from tokenizers import Tokenizer, Regex, decoders, models, pre_tokenizers, trainers
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
-from .core import LLMFTError, resolve_model_path
+from .core import LLMFTError, resolve_model_path, model_dir
 
 # %% auto 0
 __all__ = ['SPECIAL_TOKENS', 'train_bpe_tokenizer', 'train_char_tokenizer', 'ensure_pad_token', 'load_tokenizer',
@@ -68,9 +68,14 @@ def load_tokenizer(name_or_path:str|Path, # a tokenizer/model directory, a run d
     "Load a Hugging Face tokenizer, offline for paths; a pad token is guaranteed"
     name_or_path = resolve_model_path(name_or_path)
     p = Path(name_or_path)
-    if p.is_dir() and not any((p/f).exists() for f in ("tokenizer.json", "tokenizer_config.json", "vocab.txt")):
-        for sub in ("best", "final", "tokenizer"):
-            if (p/sub/"tokenizer_config.json").exists() or (p/sub/"tokenizer.json").exists(): p = p/sub; break
+    if not p.exists() and ("/" in str(name_or_path) or str(name_or_path).startswith(".")):   # a path, not a hub name
+        raise LLMFTError("tokenizer path not found", where=str(name_or_path), fix="check the path (data.tokenizer=...)")
+    has = lambda d: any((d/f).exists() for f in ("tokenizer.json", "tokenizer_config.json", "vocab.txt"))
+    if p.is_dir() and not has(p):                                               # a run: its model's tokenizer, else its own
+        with contextlib.suppress(LLMFTError): p = model_dir(p)
+        if not has(p) and has(Path(name_or_path)/"tokenizer"): p = Path(name_or_path)/"tokenizer"
+        if not has(p): raise LLMFTError("no tokenizer here (no tokenizer.json, tokenizer_config.json or vocab.txt)", where=str(name_or_path),
+                                        fix="set data.tokenizer to a tokenizer directory")
     try: tok = AutoTokenizer.from_pretrained(p if p.exists() else str(name_or_path), local_files_only=p.exists(),
                                              trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as e:

@@ -15,7 +15,7 @@ from accelerate import Accelerator, DataLoaderConfiguration
 from accelerate.utils import GradientAccumulationPlugin, ProjectConfiguration
 from tqdm.auto import tqdm
 from .core import (LLMFTError, atomic_dir, atomic_write, append_jsonl, write_json, read_json, read_jsonl, encryption_key, is_encrypted,
-                         read_bytes, write_bytes, writing)
+                         read_bytes, write_bytes, writing, in_notebook)
 from .config import TrainConfig
 from .data import LengthGroupedBatchSampler, Collator
 
@@ -23,8 +23,9 @@ from .data import LengthGroupedBatchSampler, Collator
 __all__ = ['STATE_DTYPES', 'param_groups', 'make_optimizer', 'lr_lambda', 'warmup_steps', 'make_scheduler', 'rounding_noise',
            'bf16_stochastic_', 'AdamW', 'release_freed_memory', 'step_in_backward', 'count_targets', 'default_loss',
            'backward_window', 'evaluate_lm', 'matmul_peak_flops', 'peak_memory_bytes', 'model_flops_per_token',
-           'Callback', 'ProgressBar', 'in_notebook', 'LivePlot', 'TrainState', 'latest_checkpoint', 'save_checkpoint',
-           'clean_run_dir', 'load_checkpoint', 'save_model', 'make_accelerator', 'fit']
+           'Callback', 'ProgressBar', 'LivePlot', 'TrainState', 'latest_checkpoint', 'save_checkpoint', 'clean_run_dir',
+           'load_checkpoint', 'save_model', 'make_accelerator', 'Batches', 'Objective', 'plan_batches', 'prepare',
+           'optimizer_step', 'evaluate_and_select', 'log_step', 'fit']
 
 # %% ../nbs/05_train.ipynb 5
 def param_groups(model:torch.nn.Module, weight_decay:float)->list[dict]:
@@ -268,14 +269,6 @@ class ProgressBar(Callback):
     def on_train_end(self, state):
         if self.live: self.bar.close()
 
-def in_notebook()->bool:
-    "True inside a Jupyter kernel with a front end"
-    try:
-        from IPython import get_ipython
-        ip = get_ipython()
-        return ip is not None and "IPKernelApp" in ip.config and not os.environ.get("IN_TEST")
-    except ImportError: return False
-
 class LivePlot(Callback):
     "Training loss (and eval metrics) redrawn in place in a notebook"
     def __init__(self, every:int=10, force:bool=False): self.every, self.force, self.handle, self.tr, self.ev = every, force, None, [], []
@@ -316,6 +309,12 @@ def latest_checkpoint(run_dir:str|Path)->Path|None:
     cks = [p for p in d.glob("step-*") if p.is_dir() and (p/"trainer_state.json").exists()] if d.exists() else []
     return max(cks, key=lambda p: int(p.name.split("-")[1]), default=None)
 
+def _with_last_checkpoint(e:LLMFTError, run_dir:Path)->LLMFTError:
+    "A failed write's error, telling which checkpoint a resumed run would start from"
+    last = latest_checkpoint(run_dir)
+    return LLMFTError(e.what, where=e.where, fix=(e.fix or "") + f"; the last complete checkpoint, {last or 'none yet'}, is intact "
+                      "(resume=true continues from it)")
+
 def save_checkpoint(accelerator:Accelerator, state:TrainState, run_dir:Path, keep_last:int):
     "Atomically write checkpoints/step-N (all processes call this) and prune old ones"
     final = Path(run_dir)/"checkpoints"/f"step-{state.step}"
@@ -341,9 +340,7 @@ def save_checkpoint(accelerator:Accelerator, state:TrainState, run_dir:Path, kee
             for old in cks[:-keep_last]: shutil.rmtree(old, ignore_errors=True)
     except LLMFTError as e:                                                    # nothing half-written stays; say what does
         shutil.rmtree(tmp, ignore_errors=True)
-        last = latest_checkpoint(run_dir)
-        raise LLMFTError(e.what, where=e.where, fix=e.fix + f"; the last complete checkpoint, {last or 'none yet'}, is intact "
-                         "(resume=true continues from it)") from e.__cause__
+        raise _with_last_checkpoint(e, run_dir) from e.__cause__
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True); raise
     finally: quiet.setLevel(level)
@@ -384,6 +381,7 @@ def save_model(accelerator:Accelerator, model, path:Path, tokenizer=None):
             with atomic_dir(path) as d:
                 accelerator.unwrap_model(model).save_pretrained(d, safe_serialization=True)
                 if tokenizer is not None: tokenizer.save_pretrained(d)
+        except LLMFTError as e: raise _with_last_checkpoint(e, Path(path).parent) from e.__cause__
         finally:
             if not bars: hf_logging.enable_progress_bar()
     accelerator.wait_for_everyone()
@@ -397,52 +395,121 @@ def make_accelerator(cfg:TrainConfig, run_dir:str|Path=None)->Accelerator:
                        log_with=cfg.report_to or None,
                        project_config=ProjectConfiguration(project_dir=str(run_dir), logging_dir=str(Path(run_dir)/"logs")) if run_dir else None)
 
-def _is_better(new:float, best:float|None, metric:str)->bool:
-    lower = metric.endswith("loss") or metric in ("perplexity", "ece", "log_loss")
-    return best is None or (new < best if lower else new > best)
+# %% ../nbs/05_train.ipynb 30
+@dataclass
+class Batches:
+    "What the loop reads: training examples and how they are batched, and the validation examples"
+    train: object                 # a map-style dataset of examples (dicts)
+    batch_size: int = 16          # examples per process per micro-batch
+    collate: Callable = None      # batches a list of examples (default: padding Collator, pad id 0)
+    lengths: list = None          # example lengths for length grouping (None: no grouping)
+    valid: object = None          # validation examples (None: no evaluation, no best/)
 
+@dataclass
+class Objective:
+    "What the loop minimises and how it judges a checkpoint"
+    loss: Callable = default_loss          # (model, batch) -> mean loss over the batch's targets
+    evaluate: Callable = evaluate_lm       # (model, dataloader, accelerator) -> metrics, streamed
+    metric_for_best: str = "loss"          # the metric that picks best/ and drives early stopping
+    def better(self, new:float, best:float|None)->bool:
+        "Whether `new` improves on `best` (lower for losses, perplexity and calibration error; higher otherwise)"
+        m = self.metric_for_best
+        lower = m.endswith("loss") or m in ("perplexity", "ece", "log_loss")
+        return best is None or (new < best if lower else new > best)
+
+# %% ../nbs/05_train.ipynb 33
+def plan_batches(data:Batches, cfg:TrainConfig, processes:int=1)->tuple:
+    "The resumable sampler over global batches, the batches used per epoch (whole windows), and the run's optimizer steps"
+    k, gb = cfg.grad_accum, data.batch_size * processes
+    sampler = LengthGroupedBatchSampler(data.lengths if data.lengths is not None else np.ones(len(data.train)), gb,
+                                        group_by_length=data.lengths is not None, seed=cfg.seed, drop_last=True)
+    n_batches = len(sampler) // k * k                                               # whole accumulation windows only
+    if n_batches == 0: raise LLMFTError(f"{len(data.train)} training examples make fewer than grad_accum={k} full batches of {gb}",
+                                        fix="lower data.batch_size or train.grad_accum, or add data")
+    total = cfg.max_steps or n_batches // k * cfg.epochs
+    if warmup_steps(cfg, total) >= total and cfg.warmup_steps:
+        raise LLMFTError(f"warmup ({cfg.warmup_steps} steps) is not shorter than the run ({total} steps)", where="train.warmup_steps",
+                         fix="use train.warmup_ratio=0.06 (a fraction of the run) instead, or train longer")
+    return sampler, n_batches, total
+
+# %% ../nbs/05_train.ipynb 36
+def prepare(model, data:Batches, cfg:TrainConfig, acc:Accelerator, sampler, total:int)->tuple:
+    "Model, optimizer, schedule and loaders prepared by Accelerate, the optimizer inside its wrapper, and any in-backward hooks"
+    collate = data.collate or Collator(0)
+    train_dl = DataLoader(data.train, batch_sampler=sampler, collate_fn=collate, generator=torch.Generator().manual_seed(cfg.seed))
+    eval_dl = (DataLoader(data.valid, batch_size=data.batch_size * acc.num_processes, collate_fn=collate,
+                          generator=torch.Generator().manual_seed(cfg.seed)) if data.valid is not None else None)
+    opt = make_optimizer(model, cfg); sched = make_scheduler(opt, cfg, total)
+    model, opt, train_dl, sched = acc.prepare(model, opt, train_dl, sched)
+    inner = getattr(opt, "optimizer", opt)                                          # ours, under Accelerate's wrapper
+    if cfg.optimizer_in_backward and acc.num_processes > 1:
+        raise LLMFTError(f"optimizer_in_backward runs on one process, not {acc.num_processes}: DDP averages gradients after the update "
+                         "hooks fire", where="train.optimizer_in_backward", fix="turn it off for multi-process runs (use FSDP/ZeRO to shard memory there)")
+    hooks = step_in_backward(inner) if cfg.optimizer_in_backward else []
+    if eval_dl is not None: eval_dl = acc.prepare(eval_dl)
+    if cfg.compile: model = torch.compile(model)
+    return model, opt, sched, train_dl, eval_dl, inner, hooks
+
+# %% ../nbs/05_train.ipynb 38
+def optimizer_step(model, window:list, acc:Accelerator, opt, sched, inner, hooks:list, cfg:TrainConfig, loss_fn:Callable,
+                   state:TrainState, run_dir:Path)->dict:
+    "One optimizer step over an accumulation window; its log record (loss, lr, gradient norm, tokens)"
+    n_tok = sum(int(b["attention_mask"].sum()) if "attention_mask" in b else b["input_ids"].numel() for b in window)
+    toks = acc.reduce(torch.tensor(float(n_tok), device=acc.device), "sum").item()
+    if hooks: inner.grad_sq = 0.0                                                   # summed by the hooks during backward
+    loss, _ = backward_window(model, window, acc, loss_fn)
+    if not math.isfinite(loss):
+        last = latest_checkpoint(run_dir)
+        raise LLMFTError(f"the loss is {loss} at step {state.step + 1}; the update was not applied", where=str(run_dir),
+                         fix="lower train.lr, keep train.max_grad_norm on, check the data for empty or garbage rows, "
+                         f"or use bf16 instead of fp16; the last good checkpoint is {last if last else 'none (none saved yet)'}")
+    gnorm = math.sqrt(inner.grad_sq) if hooks else acc.clip_grad_norm_(model.parameters(), cfg.max_grad_norm or float("inf"))
+    opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
+    state.step += 1; state.batch_in_epoch += len(window); state.tokens_seen += int(toks)
+    return {"step": state.step, "epoch": state.epoch, "loss": loss, "lr": sched.get_last_lr()[0], "grad_norm": float(gnorm), "tokens": toks}
+
+# %% ../nbs/05_train.ipynb 40
+def evaluate_and_select(model, eval_dl, acc:Accelerator, objective:Objective, cfg:TrainConfig, state:TrainState, run_dir:Path,
+                        callbacks:list, tokenizer=None):
+    "Evaluate; log the metrics; keep best/ when `objective.metric_for_best` improves, else count towards early stopping"
+    metrics, key = objective.evaluate(model, eval_dl, acc), objective.metric_for_best
+    if key not in metrics: raise LLMFTError(f"metric_for_best {key!r} is not among the evaluation metrics {sorted(metrics)}")
+    if acc.is_main_process: append_jsonl(run_dir/"metrics.jsonl", {"step": state.step, **{f"eval_{k}": v for k, v in metrics.items()}})
+    if cfg.report_to: acc.log({f"eval_{k}": v for k, v in metrics.items()}, step=state.step)
+    for cb in callbacks: cb.on_eval(state, metrics)
+    if objective.better(metrics[key], state.best_metric):
+        state.best_metric, state.best_step, state.bad_evals = metrics[key], state.step, 0
+        save_model(acc, model, run_dir/"best", tokenizer)
+    else:
+        state.bad_evals += 1
+        state.stopped_early = bool(cfg.early_stopping_patience and state.bad_evals >= cfg.early_stopping_patience)
+
+def log_step(record:dict, seconds:float, flops_per_token:float, peak_flops:float, acc:Accelerator, cfg:TrainConfig,
+             state:TrainState, run_dir:Path, callbacks:list):
+    "Add throughput, MFU and peak memory to a step's record; write it every `log_every` steps; pass it to the callbacks"
+    toks = record.pop("tokens")
+    record.update(tokens_per_s=toks / seconds, mfu=toks / seconds * flops_per_token / peak_flops,
+                  peak_memory_mb=peak_memory_bytes(acc.device) / 2**20)
+    if state.step % cfg.log_every == 0 or state.step == state.total_steps:
+        if acc.is_main_process: append_jsonl(run_dir/"metrics.jsonl", record)
+        if cfg.report_to: acc.log(record, step=state.step)
+    for cb in callbacks: cb.on_step(state, record)
+
+# %% ../nbs/05_train.ipynb 42
 def fit(model,                          # a (Hugging Face) model; every parameter is trained
-        train_data,                     # a map-style dataset of examples (dicts)
+        data:Batches,                   # what to train on, how it is batched, and what to validate on
         cfg:TrainConfig,                # optimizer, schedule, steps, evaluation and checkpoint settings
         run_dir:str|Path,               # where metrics.jsonl, checkpoints/, best/ and final/ go
-        batch_size:int=16,              # examples per process per micro-batch
-        collate_fn:Callable=None,       # batches a list of examples (default: padding Collator, pad id 0)
-        lengths:list=None,              # example lengths for length grouping (None: no grouping)
-        eval_data=None,                 # validation dataset
-        evaluate:Callable=evaluate_lm,  # (model, dataloader, accelerator) -> metrics dict, streamed
-        metric_for_best:str="loss",     # the metric that picks best/ and drives early stopping
-        loss_fn:Callable=default_loss,  # (model, batch) -> mean loss over the batch's targets
+        objective:Objective=None,       # loss, evaluation and selection metric (default: the LM's own)
         accelerator:Accelerator=None,   # made from cfg if None
         callbacks:list=None,            # Callback objects (default: a progress bar)
         tokenizer=None,                 # saved into best/ and final/
         resume:bool=False)->TrainState: # continue from the latest checkpoint in run_dir
-    "Train `model` on `train_data` with Accelerate; return the final `TrainState`"
-    run_dir = Path(run_dir); acc = accelerator or make_accelerator(cfg, run_dir)
-    P, k = acc.num_processes, cfg.grad_accum
-    sampler = LengthGroupedBatchSampler(lengths if lengths is not None else np.ones(len(train_data)), batch_size * P,
-                                        group_by_length=lengths is not None, seed=cfg.seed, drop_last=True)
-    n_batches = len(sampler) // k * k                                               # whole accumulation windows only
-    if n_batches == 0: raise LLMFTError(f"{len(train_data)} training examples make fewer than grad_accum={k} full batches of "
-                                        f"{batch_size * P}", fix="lower data.batch_size or train.grad_accum, or add data")
-    steps_per_epoch = n_batches // k
-    total = cfg.max_steps or steps_per_epoch * cfg.epochs
-    if warmup_steps(cfg, total) >= total and cfg.warmup_steps:
-        raise LLMFTError(f"warmup ({cfg.warmup_steps} steps) is not shorter than the run ({total} steps)", where="train.warmup_steps",
-                         fix="use train.warmup_ratio=0.06 (a fraction of the run) instead, or train longer")
-    collate_fn = collate_fn or Collator(0)
-    # its own generator: starting an iterator draws a seed, which must not shift the global RNG that dropout uses
-    train_dl = DataLoader(train_data, batch_sampler=sampler, collate_fn=collate_fn, generator=torch.Generator().manual_seed(cfg.seed))
-    eval_dl = (DataLoader(eval_data, batch_size=batch_size * P, collate_fn=collate_fn, generator=torch.Generator().manual_seed(cfg.seed))
-               if eval_data is not None else None)
-    opt = make_optimizer(model, cfg); sched = make_scheduler(opt, cfg, total)
-    model, opt, train_dl, sched = acc.prepare(model, opt, train_dl, sched)
-    inner = getattr(opt, "optimizer", opt)                                          # ours, under Accelerate's wrapper
-    if cfg.optimizer_in_backward and P > 1:
-        raise LLMFTError(f"optimizer_in_backward runs on one process, not {P}: DDP averages gradients after the update hooks fire",
-                         where="train.optimizer_in_backward", fix="turn it off for multi-process runs (use FSDP/ZeRO to shard memory there)")
-    hooks = step_in_backward(inner) if cfg.optimizer_in_backward else []
-    if eval_dl is not None: eval_dl = acc.prepare(eval_dl)
-    if cfg.compile: model = torch.compile(model)
+    "Train `model` on `data` with Accelerate; return the final `TrainState`"
+    run_dir, objective = Path(run_dir), objective or Objective()
+    acc = accelerator or make_accelerator(cfg, run_dir)
+    sampler, n_batches, total = plan_batches(data, cfg, acc.num_processes)
+    model, opt, sched, train_dl, eval_dl, inner, hooks = prepare(model, data, cfg, acc, sampler, total)
     state = TrainState(total_steps=total)
     if resume and (ck := latest_checkpoint(run_dir)) is not None:
         state = load_checkpoint(acc, ck)
@@ -450,7 +517,7 @@ def fit(model,                          # a (Hugging Face) model; every paramete
     if resume and acc.is_main_process: clean_run_dir(run_dir, state.step)
     if acc.is_main_process and cfg.report_to: acc.init_trackers(run_dir.name)
     callbacks = callbacks if callbacks is not None else [ProgressBar(disable=not acc.is_local_main_process)]
-    peak_flops, flops_tok = matmul_peak_flops(acc.device) * P, None
+    peak_flops, flops_tok, k = matmul_peak_flops(acc.device) * acc.num_processes, None, cfg.grad_accum
     for cb in callbacks: cb.on_train_begin(state)
     model.train()
     try:
@@ -458,48 +525,16 @@ def fit(model,                          # a (Hugging Face) model; every paramete
             if hasattr(train_dl, "set_epoch"): train_dl.set_epoch(state.epoch)           # Accelerate passes it to sampler and dataset
             sampler.load_state_dict({"epoch": state.epoch, "start": state.batch_in_epoch})
             sampler.stop = min(n_batches, state.batch_in_epoch + (total - state.step) * k)
-            it, t0, window = iter(train_dl), time.perf_counter(), []
-            while True:
-                window = [b for _, b in zip(range(k), it)]                              # one accumulation window
-                if not window: break
+            it, t0 = iter(train_dl), time.perf_counter()
+            while window := [b for _, b in zip(range(k), it)]:                         # one accumulation window
                 if state.stopped_early: continue                                        # drain what the loader prefetched
-                toks = acc.reduce(torch.tensor(float(sum(int(b["attention_mask"].sum()) if "attention_mask" in b else b["input_ids"].numel()
-                                                         for b in window)), device=acc.device), "sum").item()
-                if hooks: inner.grad_sq = 0.0                                         # summed by the hooks during backward
-                window_loss, _ = backward_window(model, window, acc, loss_fn)
-                if not math.isfinite(window_loss):
-                    last = latest_checkpoint(run_dir)
-                    raise LLMFTError(f"the loss is {window_loss} at step {state.step + 1}; the update was not applied", where=str(run_dir),
-                                     fix="lower train.lr, keep train.max_grad_norm on, check the data for empty or garbage rows, "
-                                     f"or use bf16 instead of fp16; the last good checkpoint is {last if last else 'none (none saved yet)'}")
-                gnorm = math.sqrt(inner.grad_sq) if hooks else acc.clip_grad_norm_(model.parameters(), cfg.max_grad_norm or float("inf"))
-                opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
-                state.step += 1; state.batch_in_epoch += len(window); state.tokens_seen += int(toks)
-                dt, t0 = time.perf_counter() - t0, time.perf_counter()
-                if flops_tok is None: flops_tok = model_flops_per_token(acc.unwrap_model(model), window[0]["input_ids"].shape[1])
-                record = {"step": state.step, "epoch": state.epoch, "loss": window_loss, "lr": sched.get_last_lr()[0],
-                          "grad_norm": float(gnorm), "tokens_per_s": toks / dt, "mfu": toks / dt * flops_tok / peak_flops,
-                          "peak_memory_mb": peak_memory_bytes(acc.device) / 2**20}
-                if state.step % cfg.log_every == 0 or state.step == total:
-                    if acc.is_main_process: append_jsonl(run_dir/"metrics.jsonl", record)
-                    if cfg.report_to: acc.log(record, step=state.step)
-                for cb in callbacks: cb.on_step(state, record)
-                do_eval = eval_dl is not None and ((cfg.eval_every and state.step % cfg.eval_every == 0) or state.step == total
-                                                   or (not cfg.eval_every and state.batch_in_epoch >= n_batches))
-                if do_eval:
-                    metrics = evaluate(model, eval_dl, acc)
-                    if metric_for_best not in metrics:
-                        raise LLMFTError(f"metric_for_best {metric_for_best!r} is not among the evaluation metrics {sorted(metrics)}")
-                    if acc.is_main_process: append_jsonl(run_dir/"metrics.jsonl", {"step": state.step, **{f"eval_{k}": v for k, v in metrics.items()}})
-                    if cfg.report_to: acc.log({f"eval_{k}": v for k, v in metrics.items()}, step=state.step)
-                    for cb in callbacks: cb.on_eval(state, metrics)
-                    if _is_better(metrics[metric_for_best], state.best_metric, metric_for_best):
-                        state.best_metric, state.best_step, state.bad_evals = metrics[metric_for_best], state.step, 0
-                        save_model(acc, model, run_dir/"best", tokenizer)
-                    else:
-                        state.bad_evals += 1
-                        if cfg.early_stopping_patience and state.bad_evals >= cfg.early_stopping_patience: state.stopped_early = True
-                if (cfg.save_every and state.step % cfg.save_every == 0) or (not cfg.save_every and do_eval) or state.stopped_early:
+                record = optimizer_step(model, window, acc, opt, sched, inner, hooks, cfg, objective.loss, state, run_dir)
+                flops_tok = flops_tok or model_flops_per_token(acc.unwrap_model(model), window[0]["input_ids"].shape[1])
+                log_step(record, time.perf_counter() - t0, flops_tok, peak_flops, acc, cfg, state, run_dir, callbacks)
+                due = eval_dl is not None and (state.step == total or (state.step % cfg.eval_every == 0 if cfg.eval_every
+                                                                       else state.batch_in_epoch >= n_batches))
+                if due: evaluate_and_select(model, eval_dl, acc, objective, cfg, state, run_dir, callbacks, tokenizer)
+                if (state.step % cfg.save_every == 0 if cfg.save_every else due) or state.stopped_early:
                     save_checkpoint(acc, state, run_dir, cfg.keep_last)
                 t0 = time.perf_counter()
                 if state.stopped_early: sampler.stop = 0                               # the loader runs out; no break (clean DDP exit)
