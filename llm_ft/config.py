@@ -155,6 +155,7 @@ class ModelConfig:
     trust_remote_code: bool = False     # never run code from a model dir unless you trust it (kept in the run for every later load)
     allow_pickle: bool = False          # load pickle weights (pytorch_model.bin) when a checkpoint has no safetensors
     reinit_head: bool = False           # a classifier checkpoint with another number of classes: start a new head
+    init: Literal["pretrained", "random"] = "pretrained" # a checkpoint's weights, or only its architecture, randomly initialised
     def validate(self):
         _check(self.n_layer >= 1, "n_layer", f"must be at least 1, got {self.n_layer}")
         _check(self.n_head >= 1, "n_head", f"must be at least 1, got {self.n_head}")
@@ -188,6 +189,8 @@ class DataConfig:
     tokenizer: Optional[str] = None     # HF tokenizer dir/name; None trains a byte-level BPE on the training text
     vocab_size: int = 8192              # for a trained tokenizer
     max_length: int = 128               # truncate longer examples (tokens)
+    stride: Optional[int] = None        # extractive QA: tokens shared by consecutive windows of a long context (None: max_length // 4)
+    random_windows: bool = False        # pretraining: each example a window at a random position (nanoGPT's sampling), new every epoch
     batch_size: int = 16                # per process and per micro-batch
     group_by_length: bool = True        # batch similar lengths together: less padding, same randomness across batches
     max_train_rows: Optional[int] = None # fine-tuning: train on a random subset of this many rows (learning curves, quick trials)

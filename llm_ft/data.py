@@ -390,15 +390,23 @@ def pack_tokens(texts:Iterable[str],        # documents (a list, or a Dataset co
 
 # %% ../nbs/04_data.ipynb 31
 class LMBlocks(torch.utils.data.Dataset):
-    "Fixed-length blocks of a token file: {'input_ids', 'labels'} (labels = inputs; the model shifts)"
-    def __init__(self, token_file:TokenFile, block_size:int):
+    "Windows of `block_size` tokens of a token file: {'input_ids', 'labels'} (labels = inputs; the model shifts)"
+    def __init__(self, token_file:TokenFile, block_size:int,
+                 start:int=0, stop:int=None,        # the range of the token stream to use
+                 random_windows:bool=False,         # a random window per example, new every epoch (else fixed blocks)
+                 seed:int=0):
         self.tokens, self.block_size = token_file.array(), block_size
-        self.n = len(self.tokens) // block_size
-        if self.n == 0: raise LLMFTError(f"the corpus has {len(self.tokens):,} tokens, fewer than one block of {block_size}",
+        self.start, self.stop = start, len(self.tokens) if stop is None else stop
+        self.random, self.seed, self.epoch = random_windows, seed, 0
+        self.n = (self.stop - self.start) // block_size - (1 if random_windows else 0)   # a random start needs room
+        if self.n <= 0: raise LLMFTError(f"the corpus has {self.stop - self.start:,} tokens, too few for blocks of {block_size}",
                                          fix="use more text or a smaller model.block_size")
+    def set_epoch(self, epoch:int): self.epoch = epoch
     def __len__(self): return self.n
     def __getitem__(self, i):
-        x = torch.from_numpy(self.tokens[i * self.block_size:(i + 1) * self.block_size].astype(np.int64))
+        s = (self.start + int(np.random.default_rng([self.seed, self.epoch, i]).integers(self.stop - self.start - self.block_size + 1))
+             if self.random else self.start + i * self.block_size)
+        x = torch.from_numpy(self.tokens[s:s + self.block_size].astype(np.int64))
         return {"input_ids": x, "labels": x}
 
 # %% ../nbs/04_data.ipynb 34

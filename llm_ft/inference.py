@@ -41,7 +41,7 @@ def answer(question:str, context:str, model_or_dir, tokenizer=None, max_length:i
     model, tok, cfg = load_run_model(model_or_dir, "extractive_qa", tokenizer)
     n = max_length or _max_length(cfg, model, 384)
     ex = Dataset.from_dict({"id": ["q"], "question": [question], "context": [context]})
-    feats = prepare_qa_features(ex, tok, n, stride=n // 4, train=False)
+    feats = prepare_qa_features(ex, tok, n, stride=(cfg.data.stride if cfg else None) or n // 4, train=False)
     return predict_qa(model, ex, feats, tok.pad_token_id)["q"]
 
 # %% ../nbs/11_inference.ipynb 12

@@ -489,7 +489,11 @@ def load_model(name_or_path,                 # GPTConfig, ModelConfig, HF model 
         local = p.exists() or os.sep in str(name_or_path) or str(name_or_path).startswith(".")
         src = model_dir(p) if local else str(name_or_path)
         if head == "causal_lm": refuse_encoder_decoder(AutoConfig.from_pretrained(src, local_files_only=local, trust_remote_code=trust_remote_code), str(src))
-        model = _from_checkpoint(auto, src, head, local, trust_remote_code, allow_pickle, bool(mc and mc.reinit_head), **kwargs)
+        if mc is not None and mc.init == "random":                              # the architecture only: what pretraining is worth
+            arch = AutoConfig.from_pretrained(src, local_files_only=local, trust_remote_code=trust_remote_code)
+            for k, v in kwargs.items(): setattr(arch, k, v)
+            model = auto.from_config(arch, trust_remote_code=trust_remote_code)
+        else: model = _from_checkpoint(auto, src, head, local, trust_remote_code, allow_pickle, bool(mc and mc.reinit_head), **kwargs)
         if head == "causal_lm" and not isinstance(model.config, GPTConfig): check_causal(model, str(src))
     if mc is not None and mc.name_or_path is not None:
         if isinstance(model.config, GPTConfig):               # training settings, not weights: the run's choice applies

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json, time
 from pathlib import Path
 import torch
-from torch.utils.data import Subset, default_collate
+from torch.utils.data import default_collate
 from .core import LLMFTError
 from .config import PretrainConfig
 from .model import load_model
@@ -44,15 +44,14 @@ def prepare_lm_data(cfg:PretrainConfig, run:Run):
             f = getattr(d, f"{w}_file")
             if f: return pack_file(f, tok, cache, text_column=d.text_column, **reader_options(d))
             return pack_tokens(texts(w), tok, cache)
-    blocks = LMBlocks(tokens("train"), T)
-    if has["valid"]:
-        valid, train = LMBlocks(tokens("valid"), T), blocks
-    else:
-        n_valid = max(1, round(len(blocks) * d.valid_fraction)) if d.valid_fraction > 0 else 0
-        if n_valid >= len(blocks): raise LLMFTError(f"{len(blocks)} blocks of {T} tokens leave nothing to train on after the validation split",
-                                                    fix="use more text, a smaller block_size or valid_fraction")
-        train, valid = Subset(blocks, range(len(blocks) - n_valid)), (Subset(blocks, range(len(blocks) - n_valid, len(blocks))) if n_valid else None)
-    return tok, train, valid
+    windows = lambda tf, start=0, stop=None: LMBlocks(tf, T, start, stop, d.random_windows, cfg.train.seed)
+    if has["valid"]: return tok, windows(tokens("train")), LMBlocks(tokens("valid"), T)
+    tf = tokens("train"); n_blocks = tf.n_tokens // T                            # the last valid_fraction of the stream validates
+    n_valid = max(1, round(n_blocks * d.valid_fraction)) if d.valid_fraction > 0 else 0
+    if n_valid >= n_blocks - d.random_windows: raise LLMFTError(f"{n_blocks} blocks of {T} tokens leave nothing to train on after the "
+                                                                "validation split", fix="use more text, a smaller block_size or valid_fraction")
+    cut = (n_blocks - n_valid) * T
+    return tok, windows(tf, 0, cut), (LMBlocks(tf, T, cut, n_blocks * T) if n_valid else None)
 
 def pretrain(cfg:PretrainConfig,       # the run's configuration
              callbacks:list=None)->Path: # training callbacks (default: progress bar)

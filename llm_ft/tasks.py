@@ -231,7 +231,8 @@ class ExtractiveQATask(Task):
     "Extractive question answering (SQuAD): start and end pointers into the context"
     head, headline = "extractive_qa", ("exact_match", "f1")
     def columns(self)->list: return ["question", "context"]
-    def _windows(self, rows, tok, train:bool): return prepare_qa_features(rows, tok, self.d.max_length, self.d.max_length // 4, train)
+    def _windows(self, rows, tok, train:bool):
+        return prepare_qa_features(rows, tok, self.d.max_length, self.d.stride or self.d.max_length // 4, train)
     def encode(self, rows, tok, source:str="data")->Dataset:
         return self._windows(rows, tok, True).remove_columns(["example_id", "offsets"])
     def answers(self, model, tok, rows)->dict:
