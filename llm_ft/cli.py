@@ -34,6 +34,7 @@ def config(recipe:str,        # the recipe, pretrain or finetune; or list, to li
     print(config_yaml(cfg), end="")
     return cfg
 
+# %% ../nbs/12_cli.ipynb 6
 def compare(*run_dirs:str, # llm_ft run directories to put side by side
            ):
     "Tabulate the headline metrics of several runs (from their metrics.json and results.json)"
@@ -41,13 +42,15 @@ def compare(*run_dirs:str, # llm_ft run directories to put side by side
     if not run_dirs: raise LLMFTError("no run directories given", fix="llm_ft compare runs/a runs/b")
     print(compare_runs(run_dirs).to_string(float_format=lambda v: f"{v:.4f}"))
 
-# %% ../nbs/12_cli.ipynb 7
+# %% ../nbs/12_cli.ipynb 8
 def _main_process()->bool:
     from accelerate import PartialState
     return PartialState().is_main_process
 
+# %% ../nbs/12_cli.ipynb 9
 def _fmt(v)->str: return f"{v:.4f}" if isinstance(v, float) else str(v)
 
+# %% ../nbs/12_cli.ipynb 10
 def pretrain(config:str=None,       # a YAML file or the name of a shipped config (e.g. shakespeare_char)
              *overrides:str,        # key.sub=value overrides, applied after the file
              resume:bool=False, # continue the named run from its latest complete checkpoint
@@ -63,6 +66,7 @@ def pretrain(config:str=None,       # a YAML file or the name of a shipped confi
               f"validation loss {_fmt(v.get('loss'))}, perplexity {_fmt(v.get('perplexity'))}")
     return run
 
+# %% ../nbs/12_cli.ipynb 11
 def finetune(config:str=None,       # a YAML file or the name of a shipped config (e.g. sst2_minilm)
              *overrides:str,        # key.sub=value overrides, applied after the file
              resume:bool=False, # continue the named run from its latest complete checkpoint
@@ -79,7 +83,7 @@ def finetune(config:str=None,       # a YAML file or the name of a shipped confi
         else: print("no test split (set data.test_file, data.test_split or data.test_fraction to get test metrics)")
     return run
 
-# %% ../nbs/12_cli.ipynb 9
+# %% ../nbs/12_cli.ipynb 13
 def _run_config(model:str, overrides:list)->tuple[FinetuneConfig, "Run|None"]:
     "The fine-tuning config of the run `model` belongs to (a pretraining run: generation; no run: the defaults), with `overrides`"
     from llm_ft.core import model_dir
@@ -90,6 +94,7 @@ def _run_config(model:str, overrides:list)->tuple[FinetuneConfig, "Run|None"]:
     if run.recipe == "pretrain": return load_config(FinetuneConfig, None, ["task=generation", *overrides]), run
     return run.config(overrides), run
 
+# %% ../nbs/12_cli.ipynb 14
 def evaluate(model:str,             # run dir, its best/ or final/, a HF model dir, or a packaged model's name
              *overrides:str,        # key.sub=value changes to the run's config, e.g. data.text_column=sentence
              data:str=None,         # file to score (default: the run's test file, or its dataset's test split)
@@ -113,6 +118,7 @@ def evaluate(model:str,             # run dir, its best/ or final/, a HF model d
     print(f"{cfg.task} on {name} ({len(ds):,} rows): " + "\n".join(task.summary(m)) + f"\nreport: {out/'report.md'}")
     return m
 
+# %% ../nbs/12_cli.ipynb 15
 def predict(model:str,              # run dir, its best/ or final/, a HF model dir, or a packaged model's name
             input:str,              # CSV/TSV/JSONL file to predict
             output:str,             # where to write it (.csv, .tsv or .jsonl) with a prediction column added
@@ -126,6 +132,7 @@ def predict(model:str,              # run dir, its best/ or final/, a HF model d
     print(f"wrote {out} ({cfg.task} predictions for every row of {input})")
     return out
 
+# %% ../nbs/12_cli.ipynb 16
 def generate(model:str,             # a pretraining, generation or chat run dir, or a HF causal-LM dir
              *prompts:str,          # prompts to continue (for a generation or chat run: the inputs it was trained to answer)
              max_new_tokens:int=None, # tokens to generate per prompt (default: a fine-tuning run's max_new_tokens, else 64)
@@ -147,7 +154,7 @@ def generate(model:str,             # a pretraining, generation or chat run dir,
     for p, o in zip(prompts, outs): print(f"> {p}\n{o}\n")
     return outs
 
-# %% ../nbs/12_cli.ipynb 11
+# %% ../nbs/12_cli.ipynb 18
 def _memory_gb()->float|None:
     "Memory available for training: the first GPU's, else this machine's RAM"
     import torch
@@ -155,6 +162,7 @@ def _memory_gb()->float|None:
     try: return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
     except (ValueError, OSError, AttributeError): return None
 
+# %% ../nbs/12_cli.ipynb 19
 def _model_shape(model:str, trust_remote_code:bool=False):
     "The planner's view of a model directory: layers, width, heads, vocabulary, parameters (counted without allocating)"
     import torch
@@ -178,6 +186,7 @@ def _model_shape(model:str, trust_remote_code:bool=False):
                            n_head=get("n_head", "num_attention_heads"), vocab_size=c.vocab_size, num_parameters=n,
                            n_positions=context_length(c))
 
+# %% ../nbs/12_cli.ipynb 20
 def plan(*overrides:str,            # model.n_layer=24 model.n_embd=1024 data.vocab_size=50257 ... (a new GPT's shape)
          model:str=None,            # a model dir, run dir or packaged model's name instead of a new GPT
          config:str=None,           # a YAML file or shipped config: its model, batch size and length
@@ -211,7 +220,7 @@ def plan(*overrides:str,            # model.n_layer=24 model.n_embd=1024 data.vo
     print(p)
     return p
 
-# %% ../nbs/12_cli.ipynb 13
+# %% ../nbs/12_cli.ipynb 22
 def quickstart(out_dir:str="runs/quickstart",  # where the sample data, the three runs and report.md go
                pretrain_steps:int=400,          # pretraining optimizer steps (~30 s on 2 CPU cores)
                epochs:int=20,                   # fine-tuning epochs over the labeled reviews
@@ -270,7 +279,7 @@ def quickstart(out_dir:str="runs/quickstart",  # where the sample data, the thre
     print("\n" + "\n".join(table) + f"\n\nreport: {out/'report.md'} ({time.perf_counter() - t0:.0f} s)")
     return rows
 
-# %% ../nbs/12_cli.ipynb 15
+# %% ../nbs/12_cli.ipynb 24
 def data(action:str,      # list, info or get
          *names:str,      # the datasets, for info and get
          from_:str=None,  # get: a file or folder you have (the file, its archive or original), instead of downloading
@@ -298,7 +307,7 @@ def data(action:str,      # list, info or get
 COMMANDS = {"quickstart": quickstart, "pretrain": pretrain, "finetune": finetune, "evaluate": evaluate, "predict": predict,
             "generate": generate, "plan": plan, "compare": compare, "config": config, "data": data}
 
-# %% ../nbs/12_cli.ipynb 17
+# %% ../nbs/12_cli.ipynb 26
 _ARG_TYPES = {"int": int, "float": float, "str": str}
 
 def _add_command(sub, fn):
@@ -316,6 +325,7 @@ def _add_command(sub, fn):
     p.set_defaults(_fn=fn)
     return p
 
+# %% ../nbs/12_cli.ipynb 27
 def make_parser()->argparse.ArgumentParser:
     "The `llm_ft` argument parser with every subcommand"
     p = argparse.ArgumentParser(prog="llm_ft", description="Pretrain, fine-tune and evaluate language models (llm_ft "
@@ -326,13 +336,14 @@ def make_parser()->argparse.ArgumentParser:
     for fn in COMMANDS.values(): _add_command(sub, fn)
     return p
 
-# %% ../nbs/12_cli.ipynb 19
+# %% ../nbs/12_cli.ipynb 29
 def _quiet_libraries():
     "Hide per-call progress bars and load reports of datasets/transformers: llm_ft prints its own progress"
     import datasets
     from transformers.utils import logging as hf_logging
     datasets.disable_progress_bars(); hf_logging.disable_progress_bar(); hf_logging.set_verbosity_error()
 
+# %% ../nbs/12_cli.ipynb 30
 def main(argv:list[str]=None)->int:
     "Run the `llm_ft` command line; return the exit status"
     parser = make_parser()

@@ -21,8 +21,10 @@ def _tname(tp)->str:
     "A readable name for a type annotation"
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 
+# %% ../nbs/01_config.ipynb 7
 def _is_union(tp)->bool: return get_origin(tp) in (Union, types.UnionType)
 
+# %% ../nbs/01_config.ipynb 8
 def _coerce(value, tp, where:str):
     "Check/convert a YAML value `value` to the annotation `tp`; `where` is the key path for errors"
     if _is_union(tp):
@@ -77,7 +79,7 @@ def _coerce(value, tp, where:str):
         raise LLMFTError(f"expected a string, got {value!r}", where=where)
     raise LLMFTError(f"cannot read a value of type {_tname(tp)}", where=where)
 
-# %% ../nbs/01_config.ipynb 9
+# %% ../nbs/01_config.ipynb 11
 # what other tools call our settings (Hugging Face Trainer's arguments, common script flags) -> the key here
 ALIASES = {"learning_rate": "train.lr", "lr": "train.lr", "batch_size": "data.batch_size", "per_device_train_batch_size": "data.batch_size",
            "train_batch_size": "data.batch_size", "epochs": "train.epochs", "num_epochs": "train.epochs", "num_train_epochs": "train.epochs",
@@ -98,12 +100,14 @@ def _suggest(key:str, valid, section:str="")->Optional[str]:
     if alias and ALIASES[alias[0]] != here(key): return f"did you mean {ALIASES[alias[0]]!r}?"
     return f"valid keys: {', '.join(valid)}"
 
+# %% ../nbs/01_config.ipynb 12
 def _merge(base:dict, upd:dict)->dict:
     "Deep-merge mapping `upd` into a copy of `base`"
     out = dict(base)
     for k, v in upd.items(): out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
 
+# %% ../nbs/01_config.ipynb 13
 def from_dict(cls, # a dataclass type
               d:dict, # its fields as a (nested) mapping; missing keys keep their defaults
               prefix:str=""): # key path of this section, for error messages
@@ -127,6 +131,7 @@ def from_dict(cls, # a dataclass type
             raise LLMFTError(e.what, where=".".join(p for p in (prefix, e.where) if p) or None, fix=e.fix) from None
     return cfg
 
+# %% ../nbs/01_config.ipynb 14
 def to_dict(cfg)->dict:
     "A config as plain nested dicts/lists (tuples become lists), ready for YAML or JSON"
     def conv(v):
@@ -136,11 +141,12 @@ def to_dict(cfg)->dict:
         return v
     return conv(cfg)
 
-# %% ../nbs/01_config.ipynb 11
+# %% ../nbs/01_config.ipynb 16
 def _check(ok:bool, key:str, what:str, fix:str=None):
     "Raise an `LLMFTError` about config key `key` unless `ok`"
     if not ok: raise LLMFTError(what, where=key, fix=fix)
 
+# %% ../nbs/01_config.ipynb 17
 @dataclass
 class ModelConfig:
     "Which model to train: a path to load, or the shape of a new GPT"
@@ -164,6 +170,7 @@ class ModelConfig:
         _check(self.block_size >= 1, "block_size", f"must be at least 1, got {self.block_size}")
         _check(0 <= self.dropout < 1, "dropout", f"must be in [0, 1), got {self.dropout}")
 
+# %% ../nbs/01_config.ipynb 18
 @dataclass
 class DataConfig:
     "Where the data is, how to read it, and how to batch it"
@@ -206,6 +213,7 @@ class DataConfig:
         _check(self.vocab_size >= 16, "vocab_size", f"must be at least 16, got {self.vocab_size}")
         _check(self.max_train_rows is None or self.max_train_rows >= 1, "max_train_rows", f"must be at least 1, got {self.max_train_rows}")
 
+# %% ../nbs/01_config.ipynb 19
 @dataclass
 class TrainConfig:
     "How to optimise: optimizer, schedule, batch arithmetic, evaluation and checkpoints"
@@ -256,6 +264,7 @@ class TrainConfig:
             _check(self.max_grad_norm is None, "optimizer_in_backward", "needs max_grad_norm=null: the global gradient norm "
                    "is known only after every parameter has been updated")
 
+# %% ../nbs/01_config.ipynb 20
 @dataclass
 class PretrainConfig:
     "A causal-LM pretraining run: `pretrain(cfg)`"
@@ -266,6 +275,7 @@ class PretrainConfig:
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
+# %% ../nbs/01_config.ipynb 21
 @dataclass
 class FinetuneConfig:
     "A full-parameter fine-tuning run: `finetune(cfg)`"
@@ -299,7 +309,7 @@ class FinetuneConfig:
 
 RECIPES = {"pretrain": PretrainConfig, "finetune": FinetuneConfig}
 
-# %% ../nbs/01_config.ipynb 17
+# %% ../nbs/01_config.ipynb 27
 def _parse_override(s:str)->tuple[list[str], object]:
     if "=" not in s or s.startswith("="):
         raise LLMFTError(f"override {s!r} is not of the form key.sub=value", fix="e.g. train.lr=1e-3")
@@ -308,12 +318,14 @@ def _parse_override(s:str)->tuple[list[str], object]:
     except yaml.YAMLError: val = raw
     return key.strip().split("."), val
 
+# %% ../nbs/01_config.ipynb 28
 def _raw_if_text(hint, parsed, raw:str):
     "For text fields keep the override as typed (`{src}` is a template, not a YAML mapping) unless it is quoted or null"
     text = hint is str or (_is_union(hint) and str in get_args(hint))
     if not text or raw.strip()[:1] in ("'", '"') or parsed is None: return parsed
     return raw
 
+# %% ../nbs/01_config.ipynb 29
 def apply_overrides(cfg, # a config dataclass instance
                     overrides:list[str]=()): # e.g. ["train.lr=1e-3", "data.batch_size=32"]
     "A new config with dotted `key.sub=value` overrides applied and checked"
@@ -333,13 +345,14 @@ def apply_overrides(cfg, # a config dataclass instance
                 node = node[k]
     return from_dict(type(cfg), d)
 
-# %% ../nbs/01_config.ipynb 22
+# %% ../nbs/01_config.ipynb 34
 CONFIG_DIR = Path(importlib.util.find_spec("llm_ft").origin).parent/"configs"   # package data
 
 def shipped_configs()->dict:
     "The configs shipped with llm_ft: {name: path}"
     return {p.stem: p for p in sorted(CONFIG_DIR.glob("*.yaml"))}
 
+# %% ../nbs/01_config.ipynb 35
 def config_path(name_or_path:str|Path)->Path:
     "A YAML file's path: an existing file, or the name of a shipped config"
     p = Path(name_or_path)
@@ -350,6 +363,7 @@ def config_path(name_or_path:str|Path)->Path:
     raise LLMFTError("config file not found", where=str(name_or_path),
                      fix=f"did you mean {near[0]!r}?" if near else f"give a YAML file or a shipped config: {', '.join(shipped)}")
 
+# %% ../nbs/01_config.ipynb 36
 def read_config_file(path:str|Path)->dict:
     "A YAML config file (or a shipped config's name) as a mapping, with YAML errors pointing at line and column"
     path = config_path(path)
@@ -361,11 +375,13 @@ def read_config_file(path:str|Path)->dict:
     if not isinstance(d, dict): raise LLMFTError(f"expected a mapping of config keys, got {type(d).__name__}", where=str(path))
     return d
 
+# %% ../nbs/01_config.ipynb 37
 def recipe_of(d:dict|str|Path)->str:
     "The recipe a config belongs to (a mapping, or a file): its `recipe` key, else finetune if it names a task, else pretrain"
     d = d if isinstance(d, dict) else read_config_file(d)
     return d.get("recipe") or ("finetune" if "task" in d else "pretrain")
 
+# %% ../nbs/01_config.ipynb 38
 def load_config(cls,                   # the config class, e.g. FinetuneConfig
                 path:str|Path=None,    # a YAML file or a shipped config's name; None starts from the defaults
                 overrides:list[str]=()): # dotted overrides applied after the file
@@ -381,11 +397,13 @@ def load_config(cls,                   # the config class, e.g. FinetuneConfig
     else: cfg = from_dict(cls, d)
     return apply_overrides(cfg, overrides)
 
+# %% ../nbs/01_config.ipynb 39
 def config_yaml(cfg)->str:
     "The config as a YAML document in field order, opened by its recipe (so the file says how to run it)"
     recipe = next((k for k, v in RECIPES.items() if isinstance(cfg, v)), None)          # None for a section (cfg.data)
     return yaml.safe_dump({**({"recipe": recipe} if recipe else {}), **to_dict(cfg)}, sort_keys=False, allow_unicode=True)
 
+# %% ../nbs/01_config.ipynb 40
 def save_config(cfg, path:str|Path)->Path:
     "Atomically write the resolved `cfg` as YAML to `path`"
     with atomic_write(path) as f: f.write(config_yaml(cfg))

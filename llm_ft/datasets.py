@@ -26,12 +26,13 @@ def data_root()->Path:
     base = os.environ.get("XDG_CACHE_HOME") or Path.home()/".cache"
     return Path(base)/"llm_ft"/"data"
 
+# %% ../nbs/04c_datasets.ipynb 7
 def samples_root()->Path|None:
     "The test slices of a source checkout (tests/data beside the package), or None in an installed wheel"
     p = Path(importlib.util.find_spec("llm_ft").origin).parent.parent/"tests"/"data"
     return p if p.is_dir() else None
 
-# %% ../nbs/04c_datasets.ipynb 9
+# %% ../nbs/04c_datasets.ipynb 10
 @dataclass(frozen=True)
 class RemoteFile:
     "One registered file: its name on disk, size, SHA-256, and where it comes from"
@@ -43,6 +44,7 @@ class RemoteFile:
     derive: Callable = None     # bytes -> bytes: makes the file from what was fetched
     sample_sha256: str = None   # the small slice committed in the source repository (tests/data)
 
+# %% ../nbs/04c_datasets.ipynb 11
 @dataclass
 class DatasetInfo:
     "A registered dataset: files, licence, citation, and a reader giving standard columns per split"
@@ -62,31 +64,36 @@ class DatasetInfo:
 
 REGISTRY: dict[str, DatasetInfo] = {}
 
+# %% ../nbs/04c_datasets.ipynb 12
 def register(info:DatasetInfo):
     "Add `info` to the registry (replacing an entry of the same name)"
     REGISTRY[info.name] = info
 
-# %% ../nbs/04c_datasets.ipynb 11
+# %% ../nbs/04c_datasets.ipynb 14
 def _only(split:str, allowed:tuple, name:str):
     if split not in allowed: raise LLMFTError(f"{name} has no split {split!r}", fix=f"use one of: {', '.join(allowed)}")
 
+# %% ../nbs/04c_datasets.ipynb 15
 def _sst2(folder:Path, split:str)->Dataset:
     _only(split, ("train", "dev"), "sst2")
     ds = read_rows(folder/f"{split}.tsv")
     names = ("negative", "positive")
     return Dataset.from_dict({"text": [s.strip() for s in ds["sentence"]], "label": [names[int(l)] for l in ds["label"]]})
 
+# %% ../nbs/04c_datasets.ipynb 16
 def _sms_spam(folder:Path, split:str)->Dataset:
     _only(split, ("all",), "sms_spam")
     ds = read_rows(folder/"SMSSpamCollection.tsv", columns=["label", "text"])
     return Dataset.from_dict({"text": ds["text"], "label": ds["label"]})
 
+# %% ../nbs/04c_datasets.ipynb 17
 def _ag_clean(s:str)->str:
     "Undo the AG News crawl's escapes: `\\` for a line break, `#36;` for character 36, quot;/amp;, lt;b gt; tags"
     s = re.sub(r"#(\d+);", lambda m: chr(int(m.group(1))), s.replace("\\", " "))
     s = re.sub(r"\blt;/?\w+\s*gt;", " ", s).replace("quot;", '"').replace("amp;", "&")
     return " ".join(s.split())
 
+# %% ../nbs/04c_datasets.ipynb 18
 def _ag_news(folder:Path, split:str)->Dataset:
     _only(split, ("all",), "ag_news")
     names = (folder/"classes.txt").read_text(encoding="utf-8").split()
@@ -95,13 +102,16 @@ def _ag_news(folder:Path, split:str)->Dataset:
     text = [t + ("" if t[-1:] in ".?!" else ".") + " " + _ag_clean(d) for t, d in zip(title, ds["description"])]
     return Dataset.from_dict({"text": text, "label": [names[int(l) - 1] for l in ds["label"]]})
 
+# %% ../nbs/04c_datasets.ipynb 19
 def _shakespeare(folder:Path, split:str)->Dataset:
     _only(split, ("all", "train", "valid"), "tinyshakespeare")
     text = (folder/"input.txt").read_text(encoding="utf-8"); n = int(len(text) * 0.9)
     return Dataset.from_dict({"text": [{"all": text, "train": text[:n], "valid": text[n:]}[split]]})
 
+# %% ../nbs/04c_datasets.ipynb 20
 def _bucket(s:str, n:int)->int: return int(hashlib.sha256(s.encode("utf-8")).hexdigest()[:8], 16) % n
 
+# %% ../nbs/04c_datasets.ipynb 21
 def _en_fr(folder:Path, split:str)->Dataset:
     _only(split, ("all", "train", "test"), "en_fr")
     ds = read_rows(folder/"eng-fra.tsv", columns=["source", "target"])
@@ -109,6 +119,7 @@ def _en_fr(folder:Path, split:str)->Dataset:
     keep = [i for i, s in enumerate(ds["source"]) if (_bucket(s, 20) == 0) == (split == "test")]
     return ds.select(keep)
 
+# %% ../nbs/04c_datasets.ipynb 22
 def _squad(folder:Path, split:str)->Dataset:
     _only(split, ("all", "train", "test"), "squad")
     ds = read_rows(folder/"dev-v1.1.jsonl")
@@ -117,7 +128,7 @@ def _squad(folder:Path, split:str)->Dataset:
     test = set(titles[:len(titles) // 4])
     return ds.select([i for i, t in enumerate(ds["title"]) if (t in test) == (split == "test")])
 
-# %% ../nbs/04c_datasets.ipynb 13
+# %% ../nbs/04c_datasets.ipynb 24
 def squad_to_jsonl(data:bytes)->bytes:
     "SQuAD v1.1's nested JSON -> one question per line (id, title, context, question, answers), file order"
     out = []
@@ -129,11 +140,12 @@ def squad_to_jsonl(data:bytes)->bytes:
                                        "answers": ans}, ensure_ascii=False))
     return ("\n".join(out) + "\n").encode("utf-8")
 
+# %% ../nbs/04c_datasets.ipynb 25
 def every_seventh_line(data:bytes)->bytes:
     "Lines 1, 8, 15, ... of a file (awk 'NR%7==1'): a fixed spread sample of a length-sorted file"
     return b"".join(l + b"\n" for l in data.split(b"\n")[::7] if l)
 
-# %% ../nbs/04c_datasets.ipynb 17
+# %% ../nbs/04c_datasets.ipynb 29
 _GH = "https://raw.githubusercontent.com"
 
 register(DatasetInfo(
@@ -222,7 +234,7 @@ register(DatasetInfo(
             "test": "questions on the other quarter (12 articles, seed 0)"},
     reader=_squad))
 
-# %% ../nbs/04c_datasets.ipynb 22
+# %% ../nbs/04c_datasets.ipynb 34
 _HASHES = {}
 def file_sha256(path:Path)->str:
     "SHA-256 of a file (remembered per path, size and modification time)"
@@ -234,6 +246,7 @@ def file_sha256(path:Path)->str:
         _HASHES[key] = h.hexdigest()
     return _HASHES[key]
 
+# %% ../nbs/04c_datasets.ipynb 35
 def check_file(f:RemoteFile, path:Path)->str:
     "'full' or 'sample' when `path` is the registered file or its test slice; else an LLMFTError"
     if path.stat().st_size == f.size and file_sha256(path) == f.sha256: return "full"
@@ -243,19 +256,21 @@ def check_file(f:RemoteFile, path:Path)->str:
                      fix="this is another version or a damaged copy: replace it with the registered file "
                      "(llm_ft data get NAME) or remove it")
 
-# %% ../nbs/04c_datasets.ipynb 24
+# %% ../nbs/04c_datasets.ipynb 37
 def _alive(pid:int)->bool:
     try: os.kill(pid, 0)
     except ProcessLookupError: return False
     except PermissionError: return True
     return True
 
+# %% ../nbs/04c_datasets.ipynb 38
 def _clean_parts(folder:Path):
     "Remove part files left by downloads whose process no longer exists"
     for p in folder.glob(".*.part"):
         m = re.search(r"\.(\d+)\.part$", p.name)
         if m and not _alive(int(m.group(1))): p.unlink(missing_ok=True)
 
+# %% ../nbs/04c_datasets.ipynb 39
 def _fetch(url:str, dest:Path, expected:int=None, progress:bool=True, timeout:float=30)->str:
     "Stream `url` into `dest`; return its SHA-256; refuse a body shorter than announced"
     from tqdm.auto import tqdm
@@ -269,6 +284,7 @@ def _fetch(url:str, dest:Path, expected:int=None, progress:bool=True, timeout:fl
     if total is not None and n != total: raise LLMFTError(f"download cut short: {n:,} of {total:,} bytes", where=url)
     return h.hexdigest()
 
+# %% ../nbs/04c_datasets.ipynb 40
 def _extract(data:bytes, member:str, where:str)->bytes:
     "The `member` of a zip archive (at any depth)"
     try:
@@ -278,6 +294,7 @@ def _extract(data:bytes, member:str, where:str)->bytes:
             return z.read(name)
     except zipfile.BadZipFile: raise LLMFTError("not a zip archive", where=where) from None
 
+# %% ../nbs/04c_datasets.ipynb 41
 def make_file(f:RemoteFile, data:bytes, origin:str)->bytes:
     "The registered file from fetched bytes: as they are, a zip's member, or derived; checked against its SHA-256"
     ok = lambda b: len(b) == f.size and hashlib.sha256(b).hexdigest() == f.sha256
@@ -295,6 +312,7 @@ def make_file(f:RemoteFile, data:bytes, origin:str)->bytes:
                          fix="this is another version of the data; nothing was kept")
     return data
 
+# %% ../nbs/04c_datasets.ipynb 42
 def download_file(f:RemoteFile, folder:Path, progress:bool=True, timeout:float=30)->Path:
     "Download `f` into `folder`, trying its URLs in order; checked, then moved into place atomically"
     folder.mkdir(parents=True, exist_ok=True); _clean_parts(folder)
@@ -312,7 +330,7 @@ def download_file(f:RemoteFile, folder:Path, progress:bool=True, timeout:float=3
         finally: part.unlink(missing_ok=True)
     raise LLMFTError(f"could not download {f.name}: " + "; ".join(map(str, errors)), where=str(folder))
 
-# %% ../nbs/04c_datasets.ipynb 26
+# %% ../nbs/04c_datasets.ipynb 44
 @dataclass
 class LocalDataset:
     "A registered dataset found on disk: its files, where they were found, and its splits"
@@ -331,6 +349,7 @@ class LocalDataset:
         return ds
     def __repr__(self): return f"LocalDataset({self.info.name!r}, {self.where}: {self.folder}{', test slice' if self.sample else ''})"
 
+# %% ../nbs/04c_datasets.ipynb 45
 def _candidates(info:DatasetInfo, folder, sample:bool)->list:
     "(where, folder) pairs to look in, in resolution order"
     names, out = (info.name, *info.aliases), []
@@ -343,19 +362,23 @@ def _candidates(info:DatasetInfo, folder, sample:bool)->list:
         out += [(where, root/n) for n in names] + ([(where, root)] if where == "folder" else [])
     return out
 
+# %% ../nbs/04c_datasets.ipynb 46
 def _offline()->bool: return any(os.environ.get(k, "").lower() in ("1", "true", "yes") for k in (OFFLINE_ENV, "HF_DATASETS_OFFLINE"))
 
+# %% ../nbs/04c_datasets.ipynb 47
 def _unknown(name:str):
     import difflib
     near = difflib.get_close_matches(str(name), list(REGISTRY), n=1)
     raise LLMFTError(f"unknown dataset {name!r}", fix=f"did you mean {near[0]!r}?" if near else f"one of: {', '.join(REGISTRY)}")
 
+# %% ../nbs/04c_datasets.ipynb 48
 def _check(f:RemoteFile, path:Path, where:str)->str|None:
     "check_file, except that a damaged cached copy is not an error: it is downloaded again"
     if where != "cache": return check_file(f, path)
     try: return check_file(f, path)
     except LLMFTError: return None
 
+# %% ../nbs/04c_datasets.ipynb 49
 def find_dataset(name:str, folder=None, sample:bool=False)->LocalDataset|None:
     "The dataset's files already on disk (checked), or None"
     info = REGISTRY.get(name) or _unknown(name)
@@ -367,6 +390,7 @@ def find_dataset(name:str, folder=None, sample:bool=False)->LocalDataset|None:
         return LocalDataset(info, d, where, sample="sample" in kinds)
     return None
 
+# %% ../nbs/04c_datasets.ipynb 50
 def get_dataset(name:str,            # a registered dataset: sst2, sms_spam, ag_news, tinyshakespeare, en_fr, squad
                 folder:str|Path=None, # a folder holding its files (or a <name>/ folder of them), tried first
                 sample:bool=False,   # the small slice committed in the source repository (for tests)
@@ -392,11 +416,12 @@ def get_dataset(name:str,            # a registered dataset: sst2, sms_spam, ag_
                              where=e.where, fix=ways(f)) from None
     return LocalDataset(info, cache, "download")
 
+# %% ../nbs/04c_datasets.ipynb 51
 def read_split(name:str, split:str, folder=None, sample:bool=False)->Dataset:
     "The rows of one split of a registered dataset, in its standard columns"
     return get_dataset(name, folder, sample).split(split)
 
-# %% ../nbs/04c_datasets.ipynb 28
+# %% ../nbs/04c_datasets.ipynb 53
 def import_dataset(name:str, source:str|Path)->LocalDataset:
     "Put a dataset's files into the cache from a file or folder you have (checked like a download)"
     info, src = REGISTRY.get(name) or _unknown(name), Path(source)
@@ -414,7 +439,7 @@ def import_dataset(name:str, source:str|Path)->LocalDataset:
                                  where=str(src), fix="use the registered file: " + ", ".join(f.urls[0] for f in missing))
     return LocalDataset(info, cache, "cache")
 
-# %% ../nbs/04c_datasets.ipynb 30
+# %% ../nbs/04c_datasets.ipynb 55
 def dataset_table(folder=None)->list[dict]:
     "One row per registered dataset: name, size, licence and where it resolves now"
     rows = []
@@ -426,6 +451,7 @@ def dataset_table(folder=None)->list[dict]:
         rows.append({"name": name, "task": info.task, "size": f"{info.size / 1e6:.1f} MB", "license": info.license, "resolves": where})
     return rows
 
+# %% ../nbs/04c_datasets.ipynb 56
 def describe_dataset(name:str, folder=None, rows:bool=True)->str:
     "Columns, splits (with row counts when the files are here), files, licence and citation of a dataset"
     info = REGISTRY.get(name) or _unknown(name)
@@ -440,11 +466,12 @@ def describe_dataset(name:str, folder=None, rows:bool=True)->str:
               "resolves: not on this machine", f"license: {info.license}", f"citation: {info.citation}"]
     return "\n".join(lines)
 
-# %% ../nbs/04c_datasets.ipynb 32
+# %% ../nbs/04c_datasets.ipynb 58
 def reader_options(d)->dict:
     "How a DataConfig says its files are read: format, column names, text mode, encoding"
     return dict(format=d.format, columns=d.columns, text_mode=d.text_mode, encoding=d.encoding, encoding_errors=d.encoding_errors)
 
+# %% ../nbs/04c_datasets.ipynb 59
 def read_config_split(d,                # a DataConfig
                       which:str)->Dataset|None: # train, valid or test
     "The rows of split `which` of a run's data config: its file if set, else the dataset's split, else None"

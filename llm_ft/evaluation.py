@@ -40,6 +40,7 @@ def _fig(w=4.2, h=3.6):
     import matplotlib.pyplot as plt
     return plt.subplots(figsize=(w, h))
 
+# %% ../nbs/08_evaluation.ipynb 8
 def plot_confusion_matrix(cm, label_names:list):
     "Counts with row-normalised colour"
     cm = np.asarray(cm); fig, ax = _fig()
@@ -52,6 +53,7 @@ def plot_confusion_matrix(cm, label_names:list):
     ax.set_xlabel("predicted"); ax.set_ylabel("true"); ax.set_title("confusion matrix"); fig.tight_layout()
     return fig
 
+# %% ../nbs/08_evaluation.ipynb 9
 def plot_roc_pr(references, probabilities, label_names:list):
     "ROC and precision-recall curves (one-vs-rest per class for multi-class)"
     from sklearn.metrics import roc_curve, precision_recall_curve, auc, average_precision_score
@@ -69,6 +71,7 @@ def plot_roc_pr(references, probabilities, label_names:list):
     for a in (a1, a2): a.legend(fontsize=7); a.grid(alpha=0.3)
     fig.tight_layout(); return fig
 
+# %% ../nbs/08_evaluation.ipynb 10
 def plot_calibration(references, probabilities, n_bins:int=10):
     "Reliability diagram: accuracy vs confidence of the predicted class"
     y, P = np.asarray(references), np.asarray(probabilities)
@@ -84,6 +87,7 @@ def plot_calibration(references, probabilities, n_bins:int=10):
     ax.set_xlabel("confidence"); ax.set_ylabel("accuracy"); ax.set_title("calibration"); ax.legend(fontsize=7); ax.grid(alpha=0.3)
     fig.tight_layout(); return fig
 
+# %% ../nbs/08_evaluation.ipynb 11
 def plot_training_curves(run_dir:str|Path):
     "Training loss and evaluation metrics over steps, from a run's metrics.jsonl"
     recs = read_jsonl(Path(run_dir)/"metrics.jsonl")
@@ -101,21 +105,24 @@ def plot_training_curves(run_dir:str|Path):
     ax.legend(loc="upper right", fontsize=7); fig.tight_layout()
     return fig
 
-# %% ../nbs/08_evaluation.ipynb 9
+# %% ../nbs/08_evaluation.ipynb 13
 def _md_table(rows:list[dict])->str:
     cols = list(rows[0])
     fmt = lambda v: f"{v:.4f}" if isinstance(v, float) else str(v).replace("|", "\\|").replace("\n", " ")
     return "\n".join(["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)] + ["| " + " | ".join(fmt(r[c]) for c in cols) + " |" for r in rows])
 
+# %% ../nbs/08_evaluation.ipynb 14
 def _save(fig, path:Path):
     import matplotlib.pyplot as plt
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110); plt.close(fig)
 
+# %% ../nbs/08_evaluation.ipynb 15
 def never_predicted(m:dict)->list[str]:
     "Classes with test examples that the model never predicted (recall 0): worth a line in any summary"
     return [n for n, v in m.get("per_class", {}).items() if v.get("support", 0) > 0 and v.get("recall", 1) == 0]
 
+# %% ../nbs/08_evaluation.ipynb 16
 def evaluate_model(model_or_dir,                  # a model, a HF model directory, or an llm_ft run directory
                    data,                          # a Dataset with the text column and integer labels
                    tokenizer=None,                # defaults to the one saved with the model
@@ -164,6 +171,7 @@ def evaluate_model(model_or_dir,                  # a model, a HF model director
         with atomic_write(out/"report.md") as f: f.write("\n".join(lines))
     return m
 
+# %% ../nbs/08_evaluation.ipynb 17
 def generation_report(sources:list[str], predictions:list[str], references:list, out_dir:str|Path=None, n_worst:int=5)->dict:
     "BLEU/chrF/EM for generated text, with the worst examples by sentence chrF; writes metrics.json and report.md"
     import sacrebleu
@@ -180,7 +188,7 @@ def generation_report(sources:list[str], predictions:list[str], references:list,
                     f"exact match {m['exact_match']:.1f}% ({m['bleu_signature']}).\n\n## Worst examples (sentence chrF)\n\n{_md_table(worst)}\n")
     return m
 
-# %% ../nbs/08_evaluation.ipynb 17
+# %% ../nbs/08_evaluation.ipynb 25
 def compare_runs(run_dirs:list,           # run directories
                  metrics:list=None)->"pandas.DataFrame": # columns to show (default: the runs' headline metrics)
     "One row per run: test metrics (metrics.json), validation metrics as eval_*, training time (results.json)"
@@ -198,7 +206,7 @@ def compare_runs(run_dirs:list,           # run directories
     cols = metrics or (list(dict.fromkeys(heads + ["train_seconds"])) if heads else list(df.columns))
     return df[[m for m in cols if m in df.columns]]
 
-# %% ../nbs/08_evaluation.ipynb 20
+# %% ../nbs/08_evaluation.ipynb 28
 def threshold_table(references, probabilities, thresholds=(0.1, 0.3, 0.5, 0.7, 0.9))->list[dict]:
     "Precision, recall, F1 and the confusion counts of the positive class at each threshold"
     from sklearn.metrics import precision_recall_fscore_support
@@ -212,8 +220,10 @@ def threshold_table(references, probabilities, thresholds=(0.1, 0.3, 0.5, 0.7, 0
                      "fn": int(((pred == 0) & (y == 1)).sum()), "tn": int(((pred == 0) & (y == 0)).sum())})
     return rows
 
+# %% ../nbs/08_evaluation.ipynb 29
 def _widgets_live()->bool: return in_notebook()
 
+# %% ../nbs/08_evaluation.ipynb 30
 def threshold_explorer(references, probabilities, force_static:bool=False):
     "A threshold slider updating the confusion matrix and P/R/F1 (a static table without a widget front end)"
     from IPython.display import display, Markdown
@@ -230,6 +240,7 @@ def threshold_explorer(references, probabilities, force_static:bool=False):
     slider.observe(show, names="value"); show()
     box = W.VBox([slider, out]); display(box); return box
 
+# %% ../nbs/08_evaluation.ipynb 31
 def classify_box(model, tokenizer, label_names:list, example:str="", force_static:bool=False):
     "A text box that classifies what is typed and shows class probabilities (static for `example` without a front end)"
     from IPython.display import display, Markdown

@@ -23,6 +23,7 @@ def _max_length(cfg, model, default:int=512)->int:
     "The run's data.max_length; for a model outside any run, its context (at most `default`)"
     return cfg.data.max_length if cfg is not None else min(default, context_length(model.config) or default)
 
+# %% ../nbs/11_inference.ipynb 6
 def classify(texts:list[str], model_or_dir, tokenizer=None, max_length:int=None, batch_size:int=64)->list[dict]:
     "Predicted label and class probabilities for each text, truncated like training (the run's max_length)"
     model, tok, cfg = load_run_model(model_or_dir, "classification", tokenizer)
@@ -30,12 +31,14 @@ def classify(texts:list[str], model_or_dir, tokenizer=None, max_length:int=None,
     P = class_probabilities(model, tok, texts, max_length or _max_length(cfg, model), batch_size)
     return [{"label": names[int(p.argmax())], "probabilities": {n: float(v) for n, v in zip(names, p)}} for p in P]
 
+# %% ../nbs/11_inference.ipynb 7
 def generate(prompts:list[str], model_or_dir, tokenizer=None, max_new_tokens:int=64, batch_size:int=16, num_beams:int=1,
              temperature:float=0.0, top_k:int=None, seed:int=None)->list[str]:
     "Greedy (or beam) continuations of the prompts, batched with left padding; temperature > 0 samples (top_k, seed)"
     model, tok, _ = load_run_model(model_or_dir, "causal_lm", tokenizer)
     return generate_texts(model, tok, list(prompts), max_new_tokens, batch_size, num_beams, temperature, top_k, seed)
 
+# %% ../nbs/11_inference.ipynb 8
 def answer(question:str, context:str, model_or_dir, tokenizer=None, max_length:int=None)->str:
     "The span of `context` that answers `question` (extractive QA); windows of the run's max_length"
     model, tok, cfg = load_run_model(model_or_dir, "extractive_qa", tokenizer)
@@ -44,7 +47,7 @@ def answer(question:str, context:str, model_or_dir, tokenizer=None, max_length:i
     feats = prepare_qa_features(ex, tok, n, stride=(cfg.data.stride if cfg else None) or n // 4, train=False)
     return predict_qa(model, ex, feats, tok.pad_token_id)["q"]
 
-# %% ../nbs/11_inference.ipynb 12
+# %% ../nbs/11_inference.ipynb 15
 def predict_file(path:str|Path,                 # input CSV/TSV/JSONL
                  model_or_dir,                  # run dir, HF model dir, or a model (with tokenizer=)
                  out_path:str|Path,             # .csv, .tsv or .jsonl

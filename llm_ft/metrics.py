@@ -26,6 +26,7 @@ def expected_calibration_error(references, probabilities, n_bins:int=15)->float:
         if m.any(): ece += m.mean() * abs((pred[m] == y[m]).mean() - conf[m].mean())
     return float(ece)
 
+# %% ../nbs/07_metrics.ipynb 6
 def classification_metrics(references,              # true class ids, shape (n,)
                            predictions=None,        # predicted class ids (default: argmax of probabilities)
                            probabilities=None,      # class probabilities, shape (n, n_classes)
@@ -70,7 +71,7 @@ def classification_metrics(references,              # true class ids, shape (n,)
     if undefined: out["undefined"] = undefined
     return out
 
-# %% ../nbs/07_metrics.ipynb 11
+# %% ../nbs/07_metrics.ipynb 12
 class ClassificationAccumulator:
     "Collects per-batch predictions/probabilities (never logits of the whole set) for `classification_metrics`"
     def __init__(self, label_names:list=None): self.label_names, self.y, self.p = label_names, [], []
@@ -85,7 +86,7 @@ class ClassificationAccumulator:
     @property
     def references(self)->np.ndarray: return np.concatenate(self.y)
 
-# %% ../nbs/07_metrics.ipynb 14
+# %% ../nbs/07_metrics.ipynb 15
 def bootstrap_ci(metric, # function(indices) -> float, the metric on a resample of the evaluation set
                  n:int,  # evaluation set size
                  n_boot:int=1000, alpha:float=0.05, seed:int=0)->tuple[float, float]:
@@ -95,12 +96,13 @@ def bootstrap_ci(metric, # function(indices) -> float, the metric on a resample 
     vals = [v for v in vals if v is not None and not np.isnan(v)]
     return float(np.percentile(vals, 100 * alpha / 2)), float(np.percentile(vals, 100 * (1 - alpha / 2)))
 
+# %% ../nbs/07_metrics.ipynb 16
 def accuracy_ci(references, predictions, **kw)->tuple[float, float]:
     "Bootstrap CI of accuracy"
     hit = np.asarray(references) == np.asarray(predictions)
     return bootstrap_ci(lambda i: hit[i].mean(), len(hit), **kw)
 
-# %% ../nbs/07_metrics.ipynb 17
+# %% ../nbs/07_metrics.ipynb 19
 def generation_metrics(predictions:list[str], references:list)->dict:
     "Corpus sacreBLEU and chrF, and exact match, for generated text (references: str or list of str per example)"
     import sacrebleu
@@ -112,11 +114,13 @@ def generation_metrics(predictions:list[str], references:list)->dict:
     em = np.mean([p.strip() in [x.strip() for x in r] for p, r in zip(predictions, refs)])
     return {"bleu": float(bleu.score), "chrf": float(chrf.score), "exact_match": float(100 * em), "bleu_signature": str(bleu.format(signature=True).split(" = ")[0])}
 
+# %% ../nbs/07_metrics.ipynb 20
 def normalize_answer(s:str)->str:
     "SQuAD answer normalisation: lower case, no punctuation, no articles, single spaces"
     s = "".join(ch for ch in s.lower() if ch not in set(string.punctuation))
     return " ".join(re.sub(r"\b(a|an|the)\b", " ", s).split())
 
+# %% ../nbs/07_metrics.ipynb 21
 def _f1(pred:str, ref:str)->float:
     p, r = normalize_answer(pred).split(), normalize_answer(ref).split()
     common = sum((collections.Counter(p) & collections.Counter(r)).values())
@@ -125,6 +129,7 @@ def _f1(pred:str, ref:str)->float:
     prec, rec = common / len(p), common / len(r)
     return 2 * prec * rec / (prec + rec)
 
+# %% ../nbs/07_metrics.ipynb 22
 def squad_metrics(predictions:list[str], references:list[list[str]])->dict:
     "SQuAD v1.1 exact match and F1 (x100), best over each example's reference answers"
     if len(predictions) != len(references): raise LLMFTError(f"{len(predictions)} predictions for {len(references)} references")
@@ -143,6 +148,7 @@ def metric_module_path()->Path:
 
 METRIC_CONFIGS = ("classification", "generation", "squad")          # the evaluate module's configurations
 
+# %% ../nbs/07a_metric_module.ipynb 8
 def load_metric(kind:str): # classification, generation or squad
     "llm_ft's metrics of one `kind` as a Hugging Face `evaluate` module (offline)"
     import evaluate

@@ -70,6 +70,7 @@ class GPTConfig(PreTrainedConfig):
             raise LLMFTError(f"{k}={v} does not fit in a vocabulary of {self.vocab_size} tokens", where="GPTConfig",
                              fix="the vocabulary must include the special tokens: raise vocab_size or fix the token ids")
 
+# %% ../nbs/03_model.ipynb 8
 def gpt_config(cfg:ModelConfig, # the model section of a run config
                vocab_size:int,  # from the tokenizer
                **kw)->GPTConfig:
@@ -77,7 +78,7 @@ def gpt_config(cfg:ModelConfig, # the model section of a run config
     return GPTConfig(vocab_size=vocab_size, n_positions=cfg.block_size, n_embd=cfg.n_embd, n_layer=cfg.n_layer,
                      n_head=cfg.n_head, dropout=cfg.dropout, pooling=cfg.pooling, **kw)
 
-# %% ../nbs/03_model.ipynb 10
+# %% ../nbs/03_model.ipynb 11
 def _attention_mask(attention_mask, T:int, S:int, device):
     "Boolean (B|1, 1, T, S) mask (True = may attend) for T queries over S keys, or None for the plain causal case"
     if attention_mask is None and T == S: return None                            # is_causal fast path
@@ -88,6 +89,7 @@ def _attention_mask(attention_mask, T:int, S:int, device):
     if attention_mask is not None: mask = mask & attention_mask[:, None, None, -S:].bool()
     return mask | (k == q)[None, None]                                           # always see yourself: no all-masked rows
 
+# %% ../nbs/03_model.ipynb 12
 def _query_mask(attention_mask, index, T:int):
     "Boolean (B, 1, 1, T) mask for one query per row at position `index` (B,): row `index` of the full causal mask"
     k = torch.arange(T, device=index.device)[None]
@@ -95,6 +97,7 @@ def _query_mask(attention_mask, index, T:int):
     if attention_mask is not None: m = m & attention_mask[:, -T:].bool()
     return (m | (k == index[:, None]))[:, None, None]
 
+# %% ../nbs/03_model.ipynb 13
 class CausalSelfAttention(nn.Module):
     "Multi-head causal self-attention with an optional KV cache"
     def __init__(self, config:GPTConfig, layer_idx:int):
@@ -118,7 +121,7 @@ class CausalSelfAttention(nn.Module):
         y = y.transpose(1, 2).reshape(B, q.shape[2], C)                          # (B, T|1, C): heads concatenated
         return self.resid_drop(self.c_proj(y))
 
-# %% ../nbs/03_model.ipynb 14
+# %% ../nbs/03_model.ipynb 17
 class MLP(nn.Module):
     "Position-wise feed-forward network: widen 4x, GELU, project back"
     def __init__(self, config:GPTConfig):
@@ -129,6 +132,7 @@ class MLP(nn.Module):
         self.drop = nn.Dropout(config.dropout)
     def forward(self, x): return self.drop(self.c_proj(self.act(self.c_fc(x))))   # (B, T, C) -> (B, T, 4C) -> (B, T, C)
 
+# %% ../nbs/03_model.ipynb 18
 class Block(GradientCheckpointingLayer):
     "Pre-LayerNorm transformer block: x + attn(ln(x)), then x + mlp(ln(x))"
     def __init__(self, config:GPTConfig, layer_idx:int):
@@ -143,7 +147,7 @@ class Block(GradientCheckpointingLayer):
         else: x = x + self.attn(self.ln_1(x), mask, cache)
         return x + self.mlp(self.ln_2(x))
 
-# %% ../nbs/03_model.ipynb 16
+# %% ../nbs/03_model.ipynb 20
 class GPTPreTrainedModel(PreTrainedModel):
     "Weight init and Hugging Face plumbing shared by the GPT models"
     config_class = GPTConfig
@@ -160,12 +164,14 @@ class GPTPreTrainedModel(PreTrainedModel):
 # transformers renamed the outputs' `past_key_values` field to `cache` during 5.x; write whichever this version has
 _CACHE = "cache" if "cache" in BaseModelOutputWithPast.__dataclass_fields__ else "past_key_values"
 
+# %% ../nbs/03_model.ipynb 21
 def _positions(attention_mask, past:int, T:int, device):
     "Position ids (B|1, T): from the mask when given (left padding safe), else past..past+T-1"
     if attention_mask is None: return torch.arange(past, past + T, device=device)[None]
     pos = attention_mask.long().cumsum(-1) - 1
     return pos.clamp(min=0)[:, -T:]
 
+# %% ../nbs/03_model.ipynb 22
 class GPTModel(GPTPreTrainedModel):
     "The GPT decoder: embeddings, blocks, final norm; returns hidden states"
     def __init__(self, config:GPTConfig):
@@ -199,7 +205,7 @@ class GPTModel(GPTPreTrainedModel):
             else: x = block(x, mask, cache if use_cache or past else None)
         return BaseModelOutputWithPast(last_hidden_state=self.ln_f(x), **{_CACHE: cache if use_cache else None})
 
-# %% ../nbs/03_model.ipynb 18
+# %% ../nbs/03_model.ipynb 24
 class _FusedLinearCE(torch.autograd.Function):
     "sum_i CE(h_i W^T, y_i) computed chunk by chunk; gradients computed in forward, logits never stored"
     @staticmethod
@@ -228,6 +234,7 @@ class _FusedLinearCE(torch.autograd.Function):
         return (gh * grad_out.to(gh.dtype) if ctx.needs_input_grad[0] else None,
                 (gW * grad_out).to(ctx.W_dtype) if ctx.needs_input_grad[1] else None, None, None)
 
+# %% ../nbs/03_model.ipynb 25
 def fused_linear_cross_entropy(h:torch.Tensor,  # (N, d) hidden states
                                W:torch.Tensor,  # (V, d) output embedding
                                y:torch.Tensor,  # (N,) targets; -100 = ignore
@@ -239,7 +246,7 @@ def fused_linear_cross_entropy(h:torch.Tensor,  # (N, d) hidden states
     total = _FusedLinearCE.apply(h, W, y, chunk)
     return total / max(len(y), 1) if reduction == "mean" else total
 
-# %% ../nbs/03_model.ipynb 22
+# %% ../nbs/03_model.ipynb 29
 class GPTForCausalLM(GPTPreTrainedModel, GenerationMixin):
     "GPT with a tied language-modelling head; next-token loss; `.generate()` with a KV cache"
     _tied_weights_keys = {"lm_head.weight": "transformer.wte.weight"}
@@ -275,12 +282,12 @@ class GPTForCausalLM(GPTPreTrainedModel, GenerationMixin):
             logits = self.lm_head(h[:, -logits_to_keep:] if logits_to_keep else h)  # (B, T, V)
         return CausalLMOutputWithPast(loss=loss, logits=logits, **{_CACHE: getattr(out, _CACHE)})
 
-# %% ../nbs/03_model.ipynb 26
+# %% ../nbs/03_model.ipynb 33
 AutoConfig.register(GPTConfig.model_type, GPTConfig, exist_ok=True)
 AutoModel.register(GPTConfig, GPTModel, exist_ok=True)
 AutoModelForCausalLM.register(GPTConfig, GPTForCausalLM, exist_ok=True)
 
-# %% ../nbs/03_model.ipynb 36
+# %% ../nbs/03_model.ipynb 43
 def _last_token_index(input_ids, attention_mask, pad_token_id):
     "Index (B,) of the last real token of each row"
     B, T = input_ids.shape
@@ -293,6 +300,7 @@ def _last_token_index(input_ids, attention_mask, pad_token_id):
     pos = torch.arange(T, device=input_ids.device)[None]
     return (attention_mask.long() * (pos + 1)).argmax(-1)                         # last position whose mask is 1
 
+# %% ../nbs/03_model.ipynb 44
 class GPTForSequenceClassification(GPTPreTrainedModel):
     "GPT with a classifier on the last real token's hidden state"
     def __init__(self, config:GPTConfig):
@@ -325,7 +333,7 @@ class GPTForSequenceClassification(GPTPreTrainedModel):
 
 AutoModelForSequenceClassification.register(GPTConfig, GPTForSequenceClassification, exist_ok=True)
 
-# %% ../nbs/03_model.ipynb 41
+# %% ../nbs/03_model.ipynb 49
 _GPT2_ACT = {"gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh", "gelu_fast": "gelu_tanh", "gelu": "gelu"}
 
 def from_gpt2(src, # a GPT2LMHeadModel, a local GPT-2 directory (or hub name when online), or a state dict
@@ -359,6 +367,7 @@ def from_gpt2(src, # a GPT2LMHeadModel, a local GPT-2 directory (or hub name whe
     if tied: ours.tie_weights()
     return ours
 
+# %% ../nbs/03_model.ipynb 50
 def _gpt2_supported(config):
     "Refuse the GPT-2 options our GPT does not implement, rather than build a different model"
     unsupported = {"scale_attn_by_inverse_layer_idx": (True, "scales attention by 1/layer"),
@@ -371,12 +380,13 @@ def _gpt2_supported(config):
         raise LLMFTError(f"this GPT-2's MLP is {config.n_inner} wide (n_inner), llm_ft's GPT uses 4 x n_embd = {4 * config.n_embd}",
                          fix="fine-tune it as it is (load_model), not through from_gpt2")
 
-# %% ../nbs/03_model.ipynb 47
+# %% ../nbs/03_model.ipynb 56
 def enable_checkpointing(model:PreTrainedModel):
     "Turn on activation (gradient) checkpointing, under whichever name this transformers version uses"
     (getattr(model, "activation_checkpointing_enable", None) or model.gradient_checkpointing_enable)()
     return model
 
+# %% ../nbs/03_model.ipynb 57
 def set_dropout(model:PreTrainedModel, p:float):
     "Set every dropout rate of an llm_ft GPT to `p`"
     model.config.dropout = p
@@ -388,6 +398,7 @@ def set_dropout(model:PreTrainedModel, p:float):
 HEADS = {"causal_lm": AutoModelForCausalLM, "classification": AutoModelForSequenceClassification,
                 "extractive_qa": AutoModelForQuestionAnswering}
 
+# %% ../nbs/03_model.ipynb 58
 def context_length(config)->int|None:
     "The longest sequence a model config takes (n_positions, max_position_embeddings, ...), or None if it names none"
     for k in ("n_positions", "max_position_embeddings", "n_ctx", "max_seq_len", "seq_length"):
@@ -395,6 +406,7 @@ def context_length(config)->int|None:
         if isinstance(v, int) and v > 0: return v
     return None
 
+# %% ../nbs/03_model.ipynb 59
 def _pickle_kwargs(src, allow_pickle:bool)->dict:
     "Safetensors weights load as they are; a directory with only pickle weights needs `allow_pickle`"
     d = Path(src)
@@ -405,6 +417,7 @@ def _pickle_kwargs(src, allow_pickle:bool)->dict:
                                           "or set model.allow_pickle=true if you trust its origin")
     return {"use_safetensors": False}
 
+# %% ../nbs/03_model.ipynb 60
 def _from_checkpoint(auto, src, head:str, local:bool, trust_remote_code:bool, allow_pickle:bool, reinit_head:bool, **kwargs):
     "`auto.from_pretrained` with every failure turned into an LLMFTError that says what to do"
     import pickle
@@ -431,12 +444,14 @@ def _from_checkpoint(auto, src, head:str, local:bool, trust_remote_code:bool, al
 
 _DECODERS = "a decoder-only model (GPT-2, Llama, Qwen2, Mistral, Gemma, or llm_ft's GPT)"
 
+# %% ../nbs/03_model.ipynb 61
 def refuse_encoder_decoder(config, where:str=None):
     "An encoder-decoder checkpoint (BART, T5) cannot be a causal LM: its encoder would be dropped, or there is no such class"
     if getattr(config, "is_encoder_decoder", False):
         raise LLMFTError(f"a {config.model_type!r} checkpoint is an encoder-decoder; as a causal LM its encoder would be dropped", where=where,
                          fix=f"fine-tune it for classification or extractive QA, or use {_DECODERS} for generation")
 
+# %% ../nbs/03_model.ipynb 62
 def check_causal(model, where:str=None):
     "Refuse a checkpoint that is not a left-to-right decoder for causal LM: an encoder would see the tokens it must predict"
     c = model.config
@@ -452,6 +467,7 @@ def check_causal(model, where:str=None):
                          fix=f"fine-tune it for classification or extractive QA; for generation use {_DECODERS}")
     return model
 
+# %% ../nbs/03_model.ipynb 63
 def _settings_note(mc:ModelConfig, model)->str|None:
     "Which of the run's model settings a loaded checkpoint does not take, if any"
     c, d = model.config, ModelConfig()
@@ -464,6 +480,7 @@ def _settings_note(mc:ModelConfig, model)->str|None:
                if getattr(mc, k) != getattr(d, k)]
     return f"{', '.join(ignored)} (a {c.model_type!r} checkpoint keeps its own settings)" if ignored else None
 
+# %% ../nbs/03_model.ipynb 64
 def load_model(name_or_path,                 # GPTConfig, ModelConfig, HF model dir, run dir, or hub name
                head:str="causal_lm",         # causal_lm, classification or extractive_qa
                vocab_size:int=None,          # vocabulary size, for a new GPT built from a ModelConfig
@@ -503,7 +520,7 @@ def load_model(name_or_path,                 # GPTConfig, ModelConfig, HF model 
     if mc is not None and mc.gradient_checkpointing: enable_checkpointing(model)
     return model
 
-# %% ../nbs/03_model.ipynb 55
+# %% ../nbs/03_model.ipynb 72
 def count_params(model_or_config,        # a model, or a GPTConfig (counted analytically)
                  embeddings:bool=True)->int: # include token and position embeddings?
     "Number of parameters (shared tensors counted once)"
@@ -519,6 +536,7 @@ def count_params(model_or_config,        # a model, or a GPTConfig (counted anal
         seen.add(id(p)); n += p.numel()
     return n
 
+# %% ../nbs/03_model.ipynb 73
 def flops_per_token(config:GPTConfig, # the model shape
                     seq_len:int=None, # tokens per sequence (default: n_positions)
                     training:bool=True)->int: # forward + backward (x3) or forward only
@@ -528,7 +546,7 @@ def flops_per_token(config:GPTConfig, # the model shape
     f = 6 * n_matmul + 12 * config.n_layer * config.n_embd * T
     return f if training else f // 3
 
-# %% ../nbs/03_model.ipynb 58
+# %% ../nbs/03_model.ipynb 76
 _WEIGHT_BYTES = {"fp32": 4, "bf16-mixed": 4, "fp16-mixed": 4}     # what train.mixed_precision offers: fp32 master weights
 _STATE_BYTES = {"fp32": 4, "bf16": 2}                               # what train.optimizer_state offers
 
@@ -547,6 +565,7 @@ class MemoryPlan:
         verdict = "" if self.budget_gb is None else f": {'fits' if self.fits else 'does NOT fit'} in {self.budget_gb:g} GB"
         return "\n".join(lines + [f"{'total':<12}{gb(self.total):>10}{verdict} ({self.total / self.params:.1f} bytes/param)"])
 
+# %% ../nbs/03_model.ipynb 77
 def plan_memory(config:GPTConfig,              # the model shape (or any config with n_layer/n_embd/n_head/vocab_size)
                 batch_size:int=8,              # sequences per micro-batch
                 seq_len:int=None,              # tokens per sequence (default: n_positions)
@@ -576,7 +595,7 @@ def plan_memory(config:GPTConfig,              # the model shape (or any config 
     return MemoryPlan(params=N, weights=N * wb, gradients=largest * wb if optimizer_in_backward else N * wb,
                       optimizer=N * n_states * _STATE_BYTES[optimizer_state], activations=acts, loss=loss, budget_gb=budget_gb)
 
-# %% ../nbs/03_model.ipynb 63
+# %% ../nbs/03_model.ipynb 82
 _MEASURE = r"""
 import json, sys, torch
 def rss(field):

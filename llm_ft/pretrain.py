@@ -53,6 +53,7 @@ def prepare_lm_data(cfg:PretrainConfig, run:Run):
     cut = (n_blocks - n_valid) * T
     return tok, windows(tf, 0, cut), (LMBlocks(tf, T, cut, n_blocks * T) if n_valid else None)
 
+# %% ../nbs/06_pretrain.ipynb 6
 def pretrain(cfg:PretrainConfig,       # the run's configuration
              callbacks:list=None)->Path: # training callbacks (default: progress bar)
     "Pretrain (or continue pretraining) a causal LM; return the run directory"

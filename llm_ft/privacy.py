@@ -23,6 +23,7 @@ class Span:
     type: str
     value: str
 
+# %% ../nbs/04a_privacy.ipynb 6
 def luhn_ok(digits:str)->bool:
     "Luhn checksum (payment cards)"
     s, alt = 0, False
@@ -30,6 +31,7 @@ def luhn_ok(digits:str)->bool:
         n = int(d) * (2 if alt else 1); s += n - 9 if n > 9 else n; alt = not alt
     return s % 10 == 0
 
+# %% ../nbs/04a_privacy.ipynb 7
 def cn_id_ok(s:str)->bool:
     "Mainland China resident ID: mod 11-2 check character and a valid birth date"
     s = s.upper()
@@ -40,6 +42,7 @@ def cn_id_ok(s:str)->bool:
     except ValueError: return False
     return check == s[17] and date(1900, 1, 1) <= born <= date.today()
 
+# %% ../nbs/04a_privacy.ipynb 8
 def iban_ok(s:str)->bool:
     "IBAN mod-97 check"
     s = re.sub(r"[\s-]", "", s).upper()
@@ -47,12 +50,13 @@ def iban_ok(s:str)->bool:
     n = "".join(str(int(c, 36)) for c in s[4:] + s[:4])
     return int(n) % 97 == 1
 
+# %% ../nbs/04a_privacy.ipynb 9
 def entropy(s:str)->float:
     "Shannon entropy in bits per character"
     c = Counter(s); n = len(s)
     return -sum(v / n * math.log2(v / n) for v in c.values()) if n else 0.0
 
-# %% ../nbs/04a_privacy.ipynb 8
+# %% ../nbs/04a_privacy.ipynb 12
 _SECRET_PREFIXES = r"(?:sk-(?:proj-)?|sk_live_|sk_test_|rk_live_|pk_live_|AKIA|ASIA|ghp_|gho_|ghs_|github_pat_|xox[abprs]-|AIza|hf_|glpat-|npm_)"
 _END = r"(?![\w-]|[.:]\w)"   # a number ends at a space or punctuation, but "1.2.3.4." still ends at the final dot
 _PATTERNS = [   # (type, regex, validator or None); order = priority when spans tie
@@ -76,10 +80,12 @@ def _card_ok(v:str)->bool:
     d = re.sub(r"\D", "", v)
     return 13 <= len(d) <= 19 and not (len(d) == 18 and d == v) and luhn_ok(d)
 
+# %% ../nbs/04a_privacy.ipynb 13
 def _ip_ok(v:str)->bool:
     try: ipaddress.ip_address(v); return True
     except ValueError: return False
 
+# %% ../nbs/04a_privacy.ipynb 14
 def detect_pii(text:str, types:set=None)->list[Span]:
     "Typed spans of personal data in `text`, non-overlapping, in order"
     cands = []
@@ -94,7 +100,7 @@ def detect_pii(text:str, types:set=None)->list[Span]:
         if all(s.end <= a or s.start >= b for a, b in taken): taken.append((s.start, s.end)); out.append(s)
     return sorted(out, key=lambda s: s.start)
 
-# %% ../nbs/04a_privacy.ipynb 13
+# %% ../nbs/04a_privacy.ipynb 19
 def redact(text:str, spans:list[Span]=None, mode:str="placeholder", key:bytes=None)->str:
     "Replace personal data in `text` by <TYPE> placeholders or keyed <TYPE_hash> pseudonyms"
     if mode not in ("placeholder", "pseudonym"): raise LLMFTError(f"unknown redaction mode {mode!r}", fix="placeholder or pseudonym")
@@ -106,11 +112,12 @@ def redact(text:str, spans:list[Span]=None, mode:str="placeholder", key:bytes=No
         out += [text[pos:s.start], f"<{tag}>"]; pos = s.end
     return "".join(out + [text[pos:]])
 
-# %% ../nbs/04a_privacy.ipynb 16
+# %% ../nbs/04a_privacy.ipynb 22
 def mask_value(v:str)->str:
     "Keep the first character of each alphanumeric run, star the rest"
     return re.sub(r"(?<=[A-Za-z0-9])[A-Za-z0-9]", "*", v)
 
+# %% ../nbs/04a_privacy.ipynb 23
 @dataclass
 class PIIReport:
     "Counts of redacted personal data per split and type, with masked examples"
@@ -130,6 +137,7 @@ class PIIReport:
         return "\n".join(rows)
     def save(self, path:str|Path): write_json(path, {"counts": self.counts, "examples": self.examples})
 
+# %% ../nbs/04a_privacy.ipynb 24
 def scrub_texts(texts:list[str], report:PIIReport=None, split:str="train", mode:str="placeholder", key:bytes=None)->list[str]:
     "Redact personal data in every text; record what was found in `report`"
     out = []

@@ -30,6 +30,7 @@ def seen_adjectives()->tuple[list, list]:
     "The adjectives the labeled training split uses (half of each polarity); the test split uses all"
     return POSITIVE[::2], NEGATIVE[::2]
 
+# %% ../nbs/04b_sample_data.ipynb 6
 def sample_corpus(n_docs:int=2000, seed:int=0)->list[str]:
     "Unlabeled reviews in which each adjective co-occurs with context phrases of its polarity"
     rng, docs = random.Random(seed), []
@@ -44,6 +45,7 @@ def sample_corpus(n_docs:int=2000, seed:int=0)->list[str]:
         docs.append(" ".join(sents))
     return docs
 
+# %% ../nbs/04b_sample_data.ipynb 7
 def sample_sentiment(n:int=1000, seed:int=0, split:str="train")->list[dict]:
     "Labeled one-sentence reviews with negation; 'train' uses half the adjectives, 'test' all of them"
     rng = random.Random(f"{seed}-{split}")
@@ -56,7 +58,7 @@ def sample_sentiment(n:int=1000, seed:int=0, split:str="train")->list[dict]:
         rows.append({"text": text, "label": SENTIMENT_LABELS[int(pos != negated)]})
     return rows
 
-# %% ../nbs/04b_sample_data.ipynb 8
+# %% ../nbs/04b_sample_data.ipynb 10
 _FR_NOUNS = {"cat": ("chat", "m"), "dog": ("chien", "m"), "house": ("maison", "f"), "car": ("voiture", "f"),
              "book": ("livre", "m"), "table": ("table", "f"), "garden": ("jardin", "m"), "door": ("porte", "f")}
 _FR_ADJ = {"small": ("petit", "petite"), "big": ("grand", "grande"), "green": ("vert", "verte"),
@@ -82,6 +84,7 @@ _NAMES = ["alice", "bruno", "chen", "dara", "emeka", "fatima", "goran", "hana", 
 _CITIES = ["paris", "lagos", "osaka", "lima", "oslo", "cairo", "perth", "quebec"]
 _JOBS = ["baker", "pilot", "nurse", "painter", "farmer", "teacher", "chemist", "carpenter"]
 
+# %% ../nbs/04b_sample_data.ipynb 11
 def sample_qa(n:int=500, seed:int=0)->list[dict]:
     "Short biographies with questions whose answers are spans of the context (SQuAD layout)"
     rng, rows = random.Random(seed), []
@@ -95,7 +98,7 @@ def sample_qa(n:int=500, seed:int=0)->list[dict]:
         rows.append({"id": f"q{seed}-{i}", "context": context, "question": q, "answers": {"text": [a], "answer_start": [start]}})
     return rows
 
-# %% ../nbs/04b_sample_data.ipynb 11
+# %% ../nbs/04b_sample_data.ipynb 14
 def write_sample_data(folder:str|Path, seed:int=0, n_corpus:int=2000, n_sentiment:int=600, n_test:int=400)->dict:
     "Write the sample corpus and tasks into `folder`; return the paths"
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)

@@ -75,6 +75,7 @@ def classification_loss(cfg:FinetuneConfig, weights:torch.Tensor=None):
         return F.cross_entropy(logits.float(), labels, weight=w, label_smoothing=cfg.label_smoothing)
     return loss_fn
 
+# %% ../nbs/09_tasks.ipynb 8
 def classification_evaluate(label_names:list):
     "evaluate(model, dataloader, accelerator) -> scalar classification metrics, streamed"
     @torch.no_grad()
@@ -86,6 +87,7 @@ def classification_evaluate(label_names:list):
         return {k: v for k, v in scores.compute().items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     return ev
 
+# %% ../nbs/09_tasks.ipynb 9
 def best_threshold(references, probabilities)->float:
     "The positive-class probability threshold that maximises F1"
     from sklearn.metrics import precision_recall_curve
@@ -93,7 +95,7 @@ def best_threshold(references, probabilities)->float:
     f1 = 2 * pr * rc / np.maximum(pr + rc, 1e-12)
     return float(th[int(np.argmax(f1[:-1]))]) if len(th) else 0.5
 
-# %% ../nbs/09_tasks.ipynb 11
+# %% ../nbs/09_tasks.ipynb 13
 class ClassificationTask(Task):
     "Text classification and sentiment analysis: one label per text"
     head, headline = "classification", ("accuracy", "f1_macro", "roc_auc", "pr_auc")
@@ -117,7 +119,7 @@ class ClassificationTask(Task):
     def oversample(self, train:Dataset)->Dataset:
         return oversample(train, "labels", seed=self.cfg.train.seed) if self.cfg.oversample else train
 
-# %% ../nbs/09_tasks.ipynb 13
+# %% ../nbs/09_tasks.ipynb 15
 def class_probabilities(model, tok, texts:list, max_length:int, batch_size:int=64, say_truncated:bool=False)->np.ndarray:
     "Class probabilities of `texts`, truncated to `max_length` tokens as in training (`say_truncated`: warn how many were)"
     ds = tokenize_classification(Dataset.from_dict({"text": list(texts)}), tok, "text", max_length, label_column="_none",
@@ -127,6 +129,7 @@ def class_probabilities(model, tok, texts:list, max_length:int, batch_size:int=6
     return predict_classification(model, ds.remove_columns(["length"]).add_column("labels", [0] * len(ds)), tok.pad_token_id,
                                   batch_size).probabilities
 
+# %% ../nbs/09_tasks.ipynb 16
 @patch
 def score(self:ClassificationTask, model_dir, rows, out_dir:Path, labels:LabelMap=None, title:str=None, valid=None)->dict:
     m = evaluate_model(model_dir, rows, text_column=self.d.text_column, label_names=labels.names if labels else None, out_dir=out_dir,
@@ -141,19 +144,21 @@ def score(self:ClassificationTask, model_dir, rows, out_dir:Path, labels:LabelMa
         write_json(Path(out_dir)/"metrics.json", m)
     return m
 
+# %% ../nbs/09_tasks.ipynb 17
 @patch
 def predict(self:ClassificationTask, model, tok, rows)->list[dict]:
     names = [model.config.id2label.get(i, str(i)) for i in range(model.config.num_labels)]
     P = class_probabilities(model, tok, rows[self.d.text_column], self.d.max_length, say_truncated=True)
     return [{"prediction": names[int(p.argmax())], **{f"p_{n}": round(float(v), 6) for n, v in zip(names, p)}} for p in P]
 
+# %% ../nbs/09_tasks.ipynb 18
 @patch
 def summary(self:ClassificationTask, m:dict)->list[str]:
     from llm_ft.evaluation import never_predicted
     never = never_predicted(m)
     return Task.summary(self, m) + ([f"never predicted on the test set (recall 0): {', '.join(never)}"] if never else [])
 
-# %% ../nbs/09_tasks.ipynb 15
+# %% ../nbs/09_tasks.ipynb 20
 @torch.no_grad()
 def generate_texts(model, tokenizer, prompts:list[str], max_new_tokens:int=64, batch_size:int=16, num_beams:int=1,
                    temperature:float=0.0, top_k:int=None, seed:int=None)->list[str]:
@@ -177,10 +182,11 @@ def generate_texts(model, tokenizer, prompts:list[str], max_new_tokens:int=64, b
                  "their beginnings were cut")
     return out
 
-# %% ../nbs/09_tasks.ipynb 17
+# %% ../nbs/09_tasks.ipynb 22
 def _template_fields(*templates)->list[str]:
     return list(dict.fromkeys(f for t in templates for _, f, _, _ in string.Formatter().parse(t) if f))
 
+# %% ../nbs/09_tasks.ipynb 23
 class GenerationTask(Task):
     "Prompt -> target (translation, generative QA): the prompt is masked from the loss; scored by generating"
     head, headline = "causal_lm", ("bleu", "chrf", "exact_match")
@@ -206,7 +212,7 @@ class GenerationTask(Task):
         f = _template_fields(self.cfg.prompt_template)
         return self.cfg.prompt_template.format(**{f[0]: text}) if len(f) == 1 else None
 
-# %% ../nbs/09_tasks.ipynb 19
+# %% ../nbs/09_tasks.ipynb 25
 @torch.no_grad()
 def predict_qa(model, examples, features, pad_token_id:int, batch_size:int=32)->dict:
     "Answer text per example id"
@@ -219,6 +225,7 @@ def predict_qa(model, examples, features, pad_token_id:int, batch_size:int=32)->
         S += list(o.start_logits.float().cpu().numpy()); E += list(o.end_logits.float().cpu().numpy())
     return postprocess_qa(examples, features, S, E)
 
+# %% ../nbs/09_tasks.ipynb 26
 def _qa_report(ex, preds:dict, m:dict, out_dir:Path, n_worst:int=5):
     "report.md for extractive QA: the scores and the first misses"
     miss = [r for r in ex if normalize_answer(preds[r["id"]]) not in {normalize_answer(a) for a in r["answers"]["text"]}][:n_worst]
@@ -227,6 +234,7 @@ def _qa_report(ex, preds:dict, m:dict, out_dir:Path, n_worst:int=5):
         f"| {r['question'][:80]} | {preds[r['id']][:60]} | {' / '.join(dict.fromkeys(r['answers']['text']))[:60]} |" for r in miss]
     with atomic_write(Path(out_dir)/"report.md") as f: f.write("\n".join(lines) + "\n")
 
+# %% ../nbs/09_tasks.ipynb 27
 class ExtractiveQATask(Task):
     "Extractive question answering (SQuAD): start and end pointers into the context"
     head, headline = "extractive_qa", ("exact_match", "f1")
@@ -248,7 +256,7 @@ class ExtractiveQATask(Task):
         rows, preds = self.answers(model, tok, rows)
         return [{"prediction": preds[i]} for i in rows["id"]]
 
-# %% ../nbs/09_tasks.ipynb 21
+# %% ../nbs/09_tasks.ipynb 29
 DEFAULT_CHAT_TEMPLATE = ("{% for m in messages %}{{ '<|' + m['role'] + '|>\n' + m['content'] + eos_token + '\n' }}{% endfor %}"
                          "{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% endif %}")
 ROLES = ("system", "user", "assistant")
@@ -258,10 +266,12 @@ def ensure_chat_template(tok):
     if not getattr(tok, "chat_template", None): tok.chat_template = DEFAULT_CHAT_TEMPLATE
     return tok
 
+# %% ../nbs/09_tasks.ipynb 30
 def render(tok, messages:list, add_generation_prompt:bool=False)->str:
     "A conversation as the text the model reads, through the tokenizer's chat template"
     return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
 
+# %% ../nbs/09_tasks.ipynb 31
 def assistant_spans(tok, messages:list)->tuple[str, list]:
     "The rendered conversation and the character spans of its assistant turns (each turn's end token included)"
     text, spans = render(tok, messages), []
@@ -275,7 +285,7 @@ def assistant_spans(tok, messages:list)->tuple[str, list]:
         spans.append((len(before), len(upto)))
     return text, spans
 
-# %% ../nbs/09_tasks.ipynb 24
+# %% ../nbs/09_tasks.ipynb 34
 def check_conversation(messages, to_learn:bool=True)->str|None:
     "What is wrong with a conversation, or None; `to_learn`: it must hold an assistant turn (training and scoring)"
     if not isinstance(messages, list) or not messages: return "is not a list of turns"
@@ -286,7 +296,7 @@ def check_conversation(messages, to_learn:bool=True)->str|None:
     if to_learn and not any(m["role"] == "assistant" for m in messages): return "has no assistant turn to learn"
     return None
 
-# %% ../nbs/09_tasks.ipynb 26
+# %% ../nbs/09_tasks.ipynb 36
 class ChatTask(GenerationTask):
     "Conversational instruction tuning: loss on assistant turns only; scored by generating each assistant turn"
     def columns(self)->list: return ["messages"]
@@ -344,7 +354,7 @@ class ChatTask(GenerationTask):
         ensure_chat_template(tok); s = self.cfg.system_prompt
         return render(tok, ([{"role": "system", "content": s}] if s else []) + [{"role": "user", "content": text}], True)
 
-# %% ../nbs/09_tasks.ipynb 30
+# %% ../nbs/09_tasks.ipynb 40
 TASKS = {"classification": ClassificationTask, "generation": GenerationTask, "extractive_qa": ExtractiveQATask, "chat": ChatTask}
 
 def get_task(cfg:FinetuneConfig)->Task:

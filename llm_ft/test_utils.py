@@ -16,11 +16,12 @@ def tiny_model_config(**kw)->ModelConfig:
     "A 2-layer, 32-wide GPT shape for tests (override any field with `kw`)"
     return ModelConfig(**{**dict(n_layer=2, n_head=2, n_embd=32, block_size=64), **kw})
 
+# %% ../nbs/13_test_utils.ipynb 6
 def tiny_train_config(**kw)->TrainConfig:
     "A few optimizer steps with a constant, large-ish learning rate, for tests"
     return TrainConfig(**{**dict(lr=1e-3, max_steps=4, schedule="constant", log_every=1), **kw})
 
-# %% ../nbs/13_test_utils.ipynb 7
+# %% ../nbs/13_test_utils.ipynb 8
 @contextlib.contextmanager
 def tmp_dir():
     "A fresh temporary folder as a `Path`, removed afterwards"
@@ -28,6 +29,7 @@ def tmp_dir():
     try: yield d
     finally: shutil.rmtree(d, ignore_errors=True)
 
+# %% ../nbs/13_test_utils.ipynb 9
 def run_cli(argv:list[str])->tuple[int, str, str]:
     "Run the `llm_ft` command in-process; return (exit status, stdout, stderr)"
     from llm_ft.cli import main
@@ -37,7 +39,7 @@ def run_cli(argv:list[str])->tuple[int, str, str]:
         except SystemExit as e: rc = e.code if isinstance(e.code, int) else 1
     return rc, out.getvalue(), err.getvalue()
 
-# %% ../nbs/13_test_utils.ipynb 9
+# %% ../nbs/13_test_utils.ipynb 11
 @contextlib.contextmanager
 def set_env(**kw):
     "Set environment variables (None removes one) inside a `with` block; restore them afterwards"

@@ -24,6 +24,7 @@ def _wrap(tok:Tokenizer, max_length:int=None)->PreTrainedTokenizerFast:
     if max_length: out.model_max_length = max_length
     return out
 
+# %% ../nbs/02_tokenizer.ipynb 6
 def train_bpe_tokenizer(texts:Iterable[str],   # training text (any iterable; documents or lines)
                         vocab_size:int=8192,    # final vocabulary size, special tokens included
                         min_frequency:int=2,    # a pair must occur this often to be merged
@@ -42,7 +43,7 @@ def train_bpe_tokenizer(texts:Iterable[str],   # training text (any iterable; do
     tok.train_from_iterator(texts, trainer=trainer)
     return _wrap(tok, max_length)
 
-# %% ../nbs/02_tokenizer.ipynb 11
+# %% ../nbs/02_tokenizer.ipynb 12
 def train_char_tokenizer(texts:Iterable[str], max_length:int=None)->PreTrainedTokenizerFast:
     "A character-level tokenizer over the characters of `texts`"
     chars = sorted(set().union(*(set(t) for t in texts)))
@@ -53,7 +54,7 @@ def train_char_tokenizer(texts:Iterable[str], max_length:int=None)->PreTrainedTo
     tok.decoder = decoders.Fuse()                                                   # join without spaces
     return _wrap(tok, max_length)
 
-# %% ../nbs/02_tokenizer.ipynb 14
+# %% ../nbs/02_tokenizer.ipynb 15
 def ensure_pad_token(tok):
     "Give `tok` a pad token if it has none (its eos, else its unk); error if it has neither"
     if tok.pad_token is None:
@@ -63,6 +64,7 @@ def ensure_pad_token(tok):
         tok.pad_token = fill
     return tok
 
+# %% ../nbs/02_tokenizer.ipynb 16
 def load_tokenizer(name_or_path:str|Path, # a tokenizer/model directory, a run directory, or a hub name
                    trust_remote_code:bool=False)->PreTrainedTokenizerFast:
     "Load a Hugging Face tokenizer, offline for paths; a pad token is guaranteed"
@@ -83,7 +85,7 @@ def load_tokenizer(name_or_path:str|Path, # a tokenizer/model directory, a run d
                          fix="point at a directory with tokenizer.json / tokenizer_config.json") from e
     return ensure_pad_token(tok)
 
-# %% ../nbs/02_tokenizer.ipynb 17
+# %% ../nbs/02_tokenizer.ipynb 19
 def bytes_per_token(tok, texts:Iterable[str])->float:
     "Average UTF-8 bytes per token over `texts` (no special tokens)"
     texts = list(texts)
@@ -91,6 +93,7 @@ def bytes_per_token(tok, texts:Iterable[str])->float:
     n_tok = sum(len(ids) for ids in tok(texts, add_special_tokens=False)["input_ids"])
     return n_bytes / max(n_tok, 1)
 
+# %% ../nbs/02_tokenizer.ipynb 20
 def tokenizer_fingerprint(tok)->str:
     "A short hash identifying a tokenizer's vocabulary and rules (for caches)"
     return hashlib.sha256(tok.backend_tokenizer.to_str().encode()).hexdigest()[:16]

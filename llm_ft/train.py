@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 from accelerate import Accelerator, DataLoaderConfiguration
+from accelerate.state import AcceleratorState
 from accelerate.utils import GradientAccumulationPlugin, ProjectConfiguration
 from tqdm.auto import tqdm
 from .core import (LLMFTError, atomic_dir, atomic_write, append_jsonl, write_json, read_json, read_jsonl, encryption_key, is_encrypted,
@@ -35,11 +36,13 @@ def param_groups(model:torch.nn.Module, weight_decay:float)->list[dict]:
         if p.requires_grad: (decay if p.ndim >= 2 else no_decay).append(p)
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
+# %% ../nbs/05_train.ipynb 6
 def _fusable(model)->bool:
     "PyTorch's fused Adam(W) kernel applies: plain floating-point tensors on CPU or CUDA"
     return all(p.device.type in ("cpu", "cuda") and p.is_floating_point() and type(p) is torch.nn.Parameter
                for p in model.parameters() if p.requires_grad)
 
+# %% ../nbs/05_train.ipynb 7
 def make_optimizer(model:torch.nn.Module, cfg:TrainConfig)->torch.optim.Optimizer:
     "The optimizer named by `cfg.optimizer` over `model`'s trainable parameters"
     groups = param_groups(model, cfg.weight_decay)
@@ -53,6 +56,7 @@ def make_optimizer(model:torch.nn.Module, cfg:TrainConfig)->torch.optim.Optimize
     if cfg.optimizer == "sgd": return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum)
     raise LLMFTError(f"unknown optimizer {cfg.optimizer!r}", fix="adamw, adam or sgd")
 
+# %% ../nbs/05_train.ipynb 8
 def lr_lambda(step:int, total:int, warmup:int, schedule:str, min_ratio:float)->float:
     "Learning-rate multiplier at `step`: linear warmup, then cosine/linear decay to `min_ratio`, or constant"
     if step < warmup: return (step + 1) / warmup
@@ -61,17 +65,19 @@ def lr_lambda(step:int, total:int, warmup:int, schedule:str, min_ratio:float)->f
     decay = 0.5 * (1 + math.cos(math.pi * frac)) if schedule == "cosine" else 1 - frac
     return min_ratio + (1 - min_ratio) * decay
 
+# %% ../nbs/05_train.ipynb 9
 def warmup_steps(cfg:TrainConfig, total_steps:int)->int:
     "The run's warmup in steps: `warmup_steps` when set, else `warmup_ratio` of the run (so it always fits a short run)"
     return cfg.warmup_steps if cfg.warmup_steps is not None else int(round(cfg.warmup_ratio * total_steps))
 
+# %% ../nbs/05_train.ipynb 10
 def make_scheduler(opt, cfg:TrainConfig, total_steps:int):
     "A LambdaLR following `lr_lambda`"
     from functools import partial
     return torch.optim.lr_scheduler.LambdaLR(opt, partial(lr_lambda, total=total_steps, warmup=warmup_steps(cfg, total_steps),
                                                           schedule=cfg.schedule, min_ratio=cfg.min_lr_ratio))
 
-# %% ../nbs/05_train.ipynb 8
+# %% ../nbs/05_train.ipynb 13
 STATE_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 
 def rounding_noise(n:int, seed:int, device=None)->torch.Tensor:
@@ -79,6 +85,7 @@ def rounding_noise(n:int, seed:int, device=None)->torch.Tensor:
     g = torch.Generator(device=device or "cpu").manual_seed(seed)
     return torch.randint(0, 1 << 16, (n,), dtype=torch.int32, device=device, generator=g)
 
+# %% ../nbs/05_train.ipynb 14
 def bf16_stochastic_(dst:torch.Tensor,   # bf16 destination
                      src:torch.Tensor,   # fp32 values, same shape, contiguous
                      noise:torch.Tensor): # int32 in [0, 2^16), src.numel() of them (`rounding_noise`)
@@ -87,6 +94,7 @@ def bf16_stochastic_(dst:torch.Tensor,   # bf16 destination
     dst.copy_(bits.bitwise_and_(-65536).view(torch.float32))                       # ...and cut it off: exact in bf16
     return dst
 
+# %% ../nbs/05_train.ipynb 15
 class AdamW(torch.optim.Optimizer):
     "AdamW one parameter at a time, with fp32 or bf16 (stochastically rounded) moments; `update(p)` steps one parameter"
     def __init__(self, params, lr:float=1e-3, betas:tuple=(0.9, 0.999), eps:float=1e-8, weight_decay:float=0.01,
@@ -142,12 +150,14 @@ class AdamW(torch.optim.Optimizer):
             for k in ("exp_avg", "exp_avg_sq"):
                 if k in st: st[k] = st[k].to(self.state_dtype)
 
+# %% ../nbs/05_train.ipynb 16
 def release_freed_memory(threshold:int=2**20)->bool:
     "Ask glibc to map blocks of `threshold` bytes or more directly, so freed tensors go back to the OS (Linux; False elsewhere)"
     import ctypes, ctypes.util
     try: return bool(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt(-3, threshold))   # -3: M_MMAP_THRESHOLD
     except (OSError, AttributeError): return False
 
+# %% ../nbs/05_train.ipynb 17
 def step_in_backward(opt:AdamW)->list:
     "Hook `opt.update` onto its parameters: each is stepped as soon as its gradient is complete, then the gradient is freed"
     release_freed_memory()            # else glibc keeps the freed gradients' pages in its heap and resident memory never drops
@@ -158,7 +168,7 @@ def step_in_backward(opt:AdamW)->list:
         p.grad = None
     return [p.register_post_accumulate_grad_hook(hook) for g in opt.param_groups for p in g["params"]]
 
-# %% ../nbs/05_train.ipynb 16
+# %% ../nbs/05_train.ipynb 25
 def count_targets(batch:dict)->int:
     "Number of loss targets in a batch: next-token labels != -100 for LM batches, else one per example"
     y = batch.get("labels")
@@ -167,10 +177,12 @@ def count_targets(batch:dict)->int:
         if k in batch: return len(batch[k])
     raise LLMFTError("cannot count the targets of a batch without labels or input_ids")
 
+# %% ../nbs/05_train.ipynb 26
 def default_loss(model, batch:dict)->torch.Tensor:
     "The model's own (mean) loss"
     return model(**batch).loss
 
+# %% ../nbs/05_train.ipynb 27
 def backward_window(model, window:list[dict], accelerator:Accelerator, loss_fn:Callable=default_loss)->tuple[float, float]:
     "Back-propagate one accumulation window normalised by its total target count; return (window loss, targets)"
     acc, P = accelerator, accelerator.num_processes
@@ -186,7 +198,7 @@ def backward_window(model, window:list[dict], accelerator:Accelerator, loss_fn:C
             acc.backward(mean * (n / N) * k * P)   # backward divides by k, DDP averages over P: net sum_j / N
     return acc.reduce(loss_sum, "sum").item() / N, N
 
-# %% ../nbs/05_train.ipynb 18
+# %% ../nbs/05_train.ipynb 29
 @torch.no_grad()
 def evaluate_lm(model, dataloader, accelerator:Accelerator)->dict:
     "Validation loss and perplexity, streamed over `dataloader`"
@@ -200,11 +212,12 @@ def evaluate_lm(model, dataloader, accelerator:Accelerator)->dict:
     loss = (tot[0] / tot[1].clamp(min=1)).item()
     return {"loss": loss, "perplexity": math.exp(min(loss, 50))}
 
-# %% ../nbs/05_train.ipynb 20
+# %% ../nbs/05_train.ipynb 31
 def matmul_peak_flops(device=None, n:int=1024, repeats:int=5)->float:
     "Measured peak FLOP/s of an n x n fp32 matmul on `device` (once per process: the answer is cached)"
     return _peak_flops(str(device or "cpu"), n, repeats)
 
+# %% ../nbs/05_train.ipynb 32
 @functools.lru_cache(maxsize=None)
 def _peak_flops(device:str, n:int, repeats:int)->float:
     device = torch.device(device)
@@ -218,6 +231,7 @@ def _peak_flops(device:str, n:int, repeats:int)->float:
         best = min(best, time.perf_counter() - t0)
     return 2 * n ** 3 / best
 
+# %% ../nbs/05_train.ipynb 33
 def peak_memory_bytes(device=None)->int:
     "Peak memory so far: CUDA allocator peak on GPU, the process's peak resident set (VmHWM) on CPU"
     if device is not None and device.type == "cuda": return torch.cuda.max_memory_allocated(device)
@@ -228,6 +242,7 @@ def peak_memory_bytes(device=None)->int:
     import resource
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
+# %% ../nbs/05_train.ipynb 34
 def model_flops_per_token(model, seq_len:int)->float:
     "Training FLOPs per token: our GPT's exact formula, else 6 x parameters"
     from llm_ft.model import GPTConfig, flops_per_token
@@ -235,7 +250,7 @@ def model_flops_per_token(model, seq_len:int)->float:
     if isinstance(cfg, GPTConfig): return flops_per_token(cfg, seq_len)
     return 6 * sum(p.numel() for p in model.parameters())
 
-# %% ../nbs/05_train.ipynb 23
+# %% ../nbs/05_train.ipynb 37
 class Callback:
     "Base class: override any of on_train_begin(state), on_step(state, record), on_eval(state, metrics), on_train_end(state)"
     def on_train_begin(self, state): pass
@@ -243,6 +258,7 @@ class Callback:
     def on_eval(self, state, metrics:dict): pass
     def on_train_end(self, state): pass
 
+# %% ../nbs/05_train.ipynb 38
 class ProgressBar(Callback):
     "Progress over optimizer steps with loss and tokens/s: a live bar in a terminal or notebook, a plain line now and then in a log"
     def __init__(self, disable:bool=False, # show nothing (e.g. on every process but the first)
@@ -269,6 +285,7 @@ class ProgressBar(Callback):
     def on_train_end(self, state):
         if self.live: self.bar.close()
 
+# %% ../nbs/05_train.ipynb 39
 class LivePlot(Callback):
     "Training loss (and eval metrics) redrawn in place in a notebook"
     def __init__(self, every:int=10, force:bool=False): self.every, self.force, self.handle, self.tr, self.ev = every, force, None, [], []
@@ -289,7 +306,7 @@ class LivePlot(Callback):
         else: self.handle.update(fig)
         plt.close(fig)
 
-# %% ../nbs/05_train.ipynb 25
+# %% ../nbs/05_train.ipynb 41
 @dataclass
 class TrainState:
     "Where training is; saved with every checkpoint"
@@ -303,18 +320,21 @@ class TrainState:
     bad_evals: int = 0                # evaluations since the last improvement (early stopping)
     stopped_early: bool = False
 
+# %% ../nbs/05_train.ipynb 42
 def latest_checkpoint(run_dir:str|Path)->Path|None:
     "The newest complete checkpoint of a run (temporary directories are ignored)"
     d = Path(run_dir)/"checkpoints"
     cks = [p for p in d.glob("step-*") if p.is_dir() and (p/"trainer_state.json").exists()] if d.exists() else []
     return max(cks, key=lambda p: int(p.name.split("-")[1]), default=None)
 
+# %% ../nbs/05_train.ipynb 43
 def _with_last_checkpoint(e:LLMFTError, run_dir:Path)->LLMFTError:
     "A failed write's error, telling which checkpoint a resumed run would start from"
     last = latest_checkpoint(run_dir)
     return LLMFTError(e.what, where=e.where, fix=(e.fix or "") + f"; the last complete checkpoint, {last or 'none yet'}, is intact "
                       "(resume=true continues from it)")
 
+# %% ../nbs/05_train.ipynb 44
 def save_checkpoint(accelerator:Accelerator, state:TrainState, run_dir:Path, keep_last:int):
     "Atomically write checkpoints/step-N (all processes call this) and prune old ones"
     final = Path(run_dir)/"checkpoints"/f"step-{state.step}"
@@ -346,6 +366,7 @@ def save_checkpoint(accelerator:Accelerator, state:TrainState, run_dir:Path, kee
     finally: quiet.setLevel(level)
     accelerator.wait_for_everyone()
 
+# %% ../nbs/05_train.ipynb 45
 def clean_run_dir(run_dir:Path, step:int):
     "Before resuming at `step`: remove temporary files a killed run left, and log records written after that step"
     run_dir = Path(run_dir)
@@ -359,6 +380,7 @@ def clean_run_dir(run_dir:Path, step:int):
         if len(keep) < len(recs):                                             # replayed steps would log twice: curves doubling back
             with atomic_write(log) as f: f.writelines(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in keep)
 
+# %% ../nbs/05_train.ipynb 46
 def load_checkpoint(accelerator:Accelerator, ck:Path)->TrainState:
     "Restore model, optimizer, scheduler and RNG states from `ck` (decrypting if needed); return its TrainState"
     import tempfile
@@ -370,6 +392,7 @@ def load_checkpoint(accelerator:Accelerator, ck:Path)->TrainState:
     else: accelerator.load_state(str(ck))
     return TrainState(**read_json(ck/"trainer_state.json"))
 
+# %% ../nbs/05_train.ipynb 47
 def save_model(accelerator:Accelerator, model, path:Path, tokenizer=None):
     "Atomically save the unwrapped model (and tokenizer) as a Hugging Face directory"
     from transformers.utils import logging as hf_logging
@@ -386,16 +409,18 @@ def save_model(accelerator:Accelerator, model, path:Path, tokenizer=None):
             if not bars: hf_logging.enable_progress_bar()
     accelerator.wait_for_everyone()
 
-# %% ../nbs/05_train.ipynb 28
+# %% ../nbs/05_train.ipynb 51
 def make_accelerator(cfg:TrainConfig, run_dir:str|Path=None)->Accelerator:
     "An Accelerator for `cfg`: global batches split across processes, accumulation, precision, trackers"
+    state = AcceleratorState._shared_state
+    if state and state.get("_mixed_precision", cfg.mixed_precision) != cfg.mixed_precision: AcceleratorState._reset_state()
     return Accelerator(gradient_accumulation_plugin=GradientAccumulationPlugin(num_steps=cfg.grad_accum, sync_with_dataloader=False),
                        mixed_precision=cfg.mixed_precision,
                        dataloader_config=DataLoaderConfiguration(split_batches=True),
                        log_with=cfg.report_to or None,
                        project_config=ProjectConfiguration(project_dir=str(run_dir), logging_dir=str(Path(run_dir)/"logs")) if run_dir else None)
 
-# %% ../nbs/05_train.ipynb 30
+# %% ../nbs/05_train.ipynb 53
 @dataclass
 class Batches:
     "What the loop reads: training examples and how they are batched, and the validation examples"
@@ -405,6 +430,7 @@ class Batches:
     lengths: list = None          # example lengths for length grouping (None: no grouping)
     valid: object = None          # validation examples (None: no evaluation, no best/)
 
+# %% ../nbs/05_train.ipynb 54
 @dataclass
 class Objective:
     "What the loop minimises and how it judges a checkpoint"
@@ -417,7 +443,7 @@ class Objective:
         lower = m.endswith("loss") or m in ("perplexity", "ece", "log_loss")
         return best is None or (new < best if lower else new > best)
 
-# %% ../nbs/05_train.ipynb 33
+# %% ../nbs/05_train.ipynb 57
 def plan_batches(data:Batches, cfg:TrainConfig, processes:int=1)->tuple:
     "The resumable sampler over global batches, the batches used per epoch (whole windows), and the run's optimizer steps"
     k, gb = cfg.grad_accum, data.batch_size * processes
@@ -432,7 +458,7 @@ def plan_batches(data:Batches, cfg:TrainConfig, processes:int=1)->tuple:
                          fix="use train.warmup_ratio=0.06 (a fraction of the run) instead, or train longer")
     return sampler, n_batches, total
 
-# %% ../nbs/05_train.ipynb 36
+# %% ../nbs/05_train.ipynb 60
 def prepare(model, data:Batches, cfg:TrainConfig, acc:Accelerator, sampler, total:int)->tuple:
     "Model, optimizer, schedule and loaders prepared by Accelerate, the optimizer inside its wrapper, and any in-backward hooks"
     collate = data.collate or Collator(0)
@@ -450,7 +476,7 @@ def prepare(model, data:Batches, cfg:TrainConfig, acc:Accelerator, sampler, tota
     if cfg.compile: model = torch.compile(model)
     return model, opt, sched, train_dl, eval_dl, inner, hooks
 
-# %% ../nbs/05_train.ipynb 38
+# %% ../nbs/05_train.ipynb 62
 def optimizer_step(model, window:list, acc:Accelerator, opt, sched, inner, hooks:list, cfg:TrainConfig, loss_fn:Callable,
                    state:TrainState, run_dir:Path)->dict:
     "One optimizer step over an accumulation window; its log record (loss, lr, gradient norm, tokens)"
@@ -468,7 +494,7 @@ def optimizer_step(model, window:list, acc:Accelerator, opt, sched, inner, hooks
     state.step += 1; state.batch_in_epoch += len(window); state.tokens_seen += int(toks)
     return {"step": state.step, "epoch": state.epoch, "loss": loss, "lr": sched.get_last_lr()[0], "grad_norm": float(gnorm), "tokens": toks}
 
-# %% ../nbs/05_train.ipynb 40
+# %% ../nbs/05_train.ipynb 64
 def evaluate_and_select(model, eval_dl, acc:Accelerator, objective:Objective, cfg:TrainConfig, state:TrainState, run_dir:Path,
                         callbacks:list, tokenizer=None):
     "Evaluate; log the metrics; keep best/ when `objective.metric_for_best` improves, else count towards early stopping"
@@ -484,6 +510,7 @@ def evaluate_and_select(model, eval_dl, acc:Accelerator, objective:Objective, cf
         state.bad_evals += 1
         state.stopped_early = bool(cfg.early_stopping_patience and state.bad_evals >= cfg.early_stopping_patience)
 
+# %% ../nbs/05_train.ipynb 65
 def log_step(record:dict, seconds:float, flops_per_token:float, peak_flops:float, acc:Accelerator, cfg:TrainConfig,
              state:TrainState, run_dir:Path, callbacks:list):
     "Add throughput, MFU and peak memory to a step's record; write it every `log_every` steps; pass it to the callbacks"
@@ -495,7 +522,7 @@ def log_step(record:dict, seconds:float, flops_per_token:float, peak_flops:float
         if cfg.report_to: acc.log(record, step=state.step)
     for cb in callbacks: cb.on_step(state, record)
 
-# %% ../nbs/05_train.ipynb 42
+# %% ../nbs/05_train.ipynb 67
 def fit(model,                          # a (Hugging Face) model; every parameter is trained
         data:Batches,                   # what to train on, how it is batched, and what to validate on
         cfg:TrainConfig,                # optimizer, schedule, steps, evaluation and checkpoint settings
