@@ -3,7 +3,7 @@
     python tools/readme.py          # write README.md
     python tools/readme.py --check  # exit 1 if README.md is not what index.ipynb gives
 
-Hidden cells (`#| hide`) are left out, relative links to notebooks get the `nbs/` prefix, `#|` directive lines are stripped, code cells become
+Hidden cells (`#| hide`) are left out, `#| echo: false` cells show their output only, relative links to notebooks get the `nbs/` prefix, `#|` directive lines are stripped, code cells become
 ```python blocks and their stored text outputs plain blocks, in the layout nbdev_readme writes.
 """
 import argparse, json, re, sys
@@ -41,7 +41,8 @@ def render(nb:dict)->str:
         if c["cell_type"] == "markdown":                       # notebook links are relative to nbs/; the README sits at the root
             blocks.append(re.sub(r"\]\((?!https?:|/|#)([^)]+\.ipynb)\)", r"](nbs/\1)", src.strip())); continue
         if c["cell_type"] != "code" or "hide" in _directives(src): continue
-        code = "\n".join(l for l in src.splitlines() if not l.startswith("#|")).strip()
+        code = "" if "echo" in _directives(src) and "false" in _directives(src) else \
+               "\n".join(l for l in src.splitlines() if not l.startswith("#|")).strip()   # `#| echo: false`: output only
         if code: blocks.append(f"```python\n{code}\n```")
         for o in _outputs(c):
             blocks.append(o[3:].strip() if o.startswith("\x00md") else f"    " + "\n    ".join(o.rstrip("\n").splitlines()))
