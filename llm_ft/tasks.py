@@ -312,9 +312,8 @@ class ChatTask(GenerationTask):
                 for r in rows.to_list()]
         return Dataset.from_dict({"messages": conv})
     def validate(self, rows, labels=None, inputs_only:bool=False)->tuple:
-        from collections import Counter
+        source = json.loads(rows.info.description or "{}").get("source", "data")       # before templating makes new rows
         rows = self.conversations(rows)
-        source = json.loads(rows.info.description or "{}").get("source", "data")
         report, keep = ValidationReport(source, rows=len(rows)), []
         for i, msgs in enumerate(rows["messages"]):
             if (problem := check_conversation(msgs, to_learn=not inputs_only)) is None: keep.append(i); continue

@@ -115,3 +115,36 @@ def test_wheel_installs_into_a_fresh_venv(tmp_path, offline_env):
     assert "llm_ft/datasets.py" in names and "llm_ft/configs/ag_news.yaml" in names and not any("tests/" in n for n in names)
     d = run([bin_/"llm_ft", "data", "list"], {**env, "LLM_FT_DATA": ""}, cwd=tmp_path)
     assert d.returncode == 0 and d.stdout.count("not here (download: https://") + d.stdout.count("cache: ") == 6, d.stdout
+
+def test_shipped_chat_config_end_to_end(tmp_path, samples, llm_ft_bin, offline_env):
+    "en_fr_chat turns the en_fr pairs into conversations; finetune, evaluate, predict and generate through the command, on our GPT"
+    from llm_ft.config import FinetuneConfig, load_config
+    from llm_ft.tasks import get_task
+    from llm_ft.tokenizer import load_tokenizer
+    from llm_ft.datasets import get_dataset
+    env = {**offline_env, "LLM_FT_DATA": str(samples)}
+    def ok(*args):
+        r = run([llm_ft_bin, *args], env, cwd=tmp_path)
+        assert r.returncode == 0, (args, r.stderr[-3000:])
+        return r.stdout
+    out = ok("finetune", "--config", "en_fr_chat", f"run_dir={tmp_path}", "data.max_train_rows=60", "train.max_steps=3", "data.batch_size=8",
+             "model.n_layer=2", "model.n_embd=32", "data.vocab_size=300", "max_new_tokens=4")
+    assert "test: bleu" in out
+    run_dir = tmp_path/"en_fr_chat"
+    cfg = load_config(FinetuneConfig, run_dir/"config.yaml")
+    task, tok = get_task(cfg), load_tokenizer(run_dir/"best")
+    convs = task.conversations(get_dataset("en_fr", samples).split("test").select(range(3)))
+    msgs = convs[0]["messages"]
+    assert [m["role"] for m in msgs] == ["system", "user", "assistant"] and msgs[0]["content"] == cfg.system_prompt
+    enc = task.encode(convs, tok)                                           # the loss falls on the assistant's words only
+    learned = tok.decode([t for t, l in zip(enc[0]["input_ids"], enc[0]["labels"]) if l != -100])
+    assert learned.startswith(msgs[2]["content"]) and msgs[1]["content"] not in learned
+    assert "bleu" in ok("evaluate", str(run_dir))                           # the registry's test split, every assistant turn generated
+    f = tmp_path/"in.jsonl"
+    f.write_text(json.dumps({"messages": [{"role": "user", "content": "I am cold."}]}) + "\n"
+                 + json.dumps({"messages": [{"role": "user", "content": "Go!"}, {"role": "assistant", "content": "Va !"},
+                                            {"role": "user", "content": "Run!"}]}) + "\n")
+    ok("predict", str(run_dir), str(f), str(tmp_path/"out.jsonl"))
+    preds = [json.loads(l) for l in (tmp_path/"out.jsonl").read_text().splitlines()]
+    assert len(preds) == 2 and all("prediction" in p and p["messages"] for p in preds)
+    assert ok("generate", str(run_dir), "I am cold.").startswith("> I am cold.")
