@@ -71,7 +71,9 @@ def test_data_list_on_the_full_mirror(llm_ft_bin, offline_env):
     import os
     if not os.environ.get("LLM_FT_DATA"): pytest.skip("LLM_FT_DATA is not set")
     r = run([llm_ft_bin, "data", "list"], offline_env)
-    assert r.returncode == 0 and r.stdout.count("LLM_FT_DATA:") == 6 and "test slice" not in r.stdout, r.stdout
+    names = ("sst2", "sms_spam", "ag_news", "tinyshakespeare", "en_fr", "squad")
+    rows = [l for l in r.stdout.splitlines() if l.split(" ", 1)[0] in names]
+    assert r.returncode == 0 and len(rows) == 6 and all("LLM_FT_DATA:" in l for l in rows) and "test slice" not in r.stdout, r.stdout
 
 def test_offline_and_missing_is_one_clear_line(llm_ft_bin, offline_env, tmp_path):
     env = {k: v for k, v in offline_env.items() if k != "LLM_FT_DATA"}
