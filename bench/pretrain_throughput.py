@@ -6,12 +6,16 @@ Model: 4 layers, 4 heads, 256 wide, block 256, vocab 8192, batch 16, fp32, AdamW
 Tokens: tinyshakespeare with a byte-level BPE (8192). Runs alternate in fresh processes (so peak RSS is
 per run): llm_ft (`fit` + our GPT), Trainer + transformers' GPT2LMHeadModel (what users get), and
 Trainer + our GPT (the same model under Trainer: separates loop from model). Tokens/s is measured over
-the steps after the first two; MFU = tokens/s * FLOPs/token / peak, FLOPs/token = 6*N_matmul + 12*L*d*T,
-peak = best fp32 matmul FLOP/s measured in the same process. Prints a table and one JSON line.
+the steps after the first two, with the cores the process really used over the same steps (CPU time / wall): a run that
+got less than 1.8 of 2 cores shared the machine, is marked contended, and its contender is re-run (up to --extra more
+rounds); headline ratios use uncontended runs only. MFU = tokens/s * FLOPs/token / peak, FLOPs/token = 6*N_matmul +
+12*L*d*T, peak = the best quiet fp32 matmul FLOP/s recorded in the result file (each worker measures one before it
+trains; the file keeps the best). Prints a table and writes bench/results/pretrain_throughput.json.
 """
 import argparse, json, os, subprocess, sys, tempfile, time
 from pathlib import Path
 import numpy as np
+from common import contended, stored_peak, write_result
 
 SHAPE = dict(vocab_size=8192, n_positions=256, n_embd=256, n_layer=4, n_head=4)
 BATCH, T = 16, 256
@@ -28,17 +32,17 @@ def worker(kind, tokens_path, steps, out):
     class Blocks(Dataset):
         def __len__(self): return n
         def __getitem__(self, i): x = torch.from_numpy(toks[i*T:(i+1)*T]); return {"input_ids": x, "labels": x}
-    stamps = []
+    stamps, cpu = [], []
     peak = matmul_peak_flops()
     fpt = flops_per_token(GPTConfig(**SHAPE), T)
     if kind == "llm_ft":
         class Stamp(Callback):
-            def on_step(self, state, record): stamps.append(time.perf_counter())
+            def on_step(self, state, record): stamps.append(time.perf_counter()); cpu.append(time.process_time())
         from torch.utils.data import default_collate
         model = GPTForCausalLM(GPTConfig(**SHAPE))
         cfg = TrainConfig(lr=3e-4, max_steps=steps, schedule="cosine", max_grad_norm=1.0, log_every=10**6, keep_last=1)
         with tempfile.TemporaryDirectory() as d:
-            stamps.append(time.perf_counter())
+            stamps.append(time.perf_counter()); cpu.append(time.process_time())
             fit(model, Batches(Blocks(), BATCH, default_collate), cfg, d, callbacks=[Stamp()])
     else:
         from transformers import Trainer, TrainingArguments, TrainerCallback, GPT2Config, GPT2LMHeadModel
@@ -47,8 +51,8 @@ def worker(kind, tokens_path, steps, out):
         model = (GPT2LMHeadModel(GPT2Config(vocab_size=8192, n_positions=T, n_embd=256, n_layer=4, n_head=4, bos_token_id=0, eos_token_id=0))
                  if kind == "trainer_gpt2" else GPTForCausalLM(GPTConfig(**SHAPE)))
         class Stamp(TrainerCallback):
-            def on_step_end(self, args, state, control, **kw): stamps.append(time.perf_counter())
-            def on_train_begin(self, args, state, control, **kw): stamps.append(time.perf_counter())
+            def on_step_end(self, args, state, control, **kw): stamps.append(time.perf_counter()); cpu.append(time.process_time())
+            def on_train_begin(self, args, state, control, **kw): stamps.append(time.perf_counter()); cpu.append(time.process_time())
         with tempfile.TemporaryDirectory() as d:
             args = TrainingArguments(output_dir=d, per_device_train_batch_size=BATCH, max_steps=steps, learning_rate=3e-4,
                                      lr_scheduler_type="cosine", max_grad_norm=1.0, save_strategy="no", report_to=[],
@@ -56,7 +60,9 @@ def worker(kind, tokens_path, steps, out):
             Trainer(model=model, args=args, train_dataset=Blocks(), callbacks=[Stamp()]).train()
     dts = np.diff(stamps)[2:]                          # skip the first two steps (warm-up)
     tps = BATCH * T / float(np.mean(dts))
-    json.dump({"kind": kind, "tokens_per_s": tps, "mfu": tps * fpt / peak, "peak_gflops": peak / 1e9,
+    cores = (cpu[-1] - cpu[2]) / (stamps[-1] - stamps[2])
+    json.dump({"kind": kind, "tokens_per_s": tps, "flops_per_token": fpt, "peak_gflops": peak / 1e9, "cores_used": cores,
+               "threads": torch.get_num_threads(), "contended": contended(cores, torch.get_num_threads()),
                "peak_rss_mb": peak_memory_bytes() / 2**20, "s_per_step": float(np.mean(dts))}, open(out, "w"))
 
 def main():
@@ -64,6 +70,7 @@ def main():
     ap.add_argument("--data", default=None, help="a folder holding the datasets (default: the registry: LLM_FT_DATA, the cache, or a download)")
     ap.add_argument("--steps", type=int, default=12)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--extra", type=int, default=3, help="more rounds, at most, for contenders without an uncontended run")
     ap.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker: return worker(a.worker[0], a.worker[1], a.steps, a.worker[2])
@@ -74,21 +81,33 @@ def main():
     tmp = Path(tempfile.mkdtemp())
     tok = train_bpe_tokenizer(src.read_text().split("\n\n"), vocab_size=8192)
     tf = pack_file(src, tok, tmp)
-    kinds, res = ["llm_ft", "trainer_gpt2", "trainer_ours"], {}
-    for r in range(a.rounds):
-        for k in kinds:                                   # alternate, so machine noise hits every contender
+    kinds, runs = ["llm_ft", "trainer_gpt2", "trainer_ours"], []
+    def round_(r, which):
+        for k in which:                                   # alternate, so machine noise hits every contender
             out = tmp/f"{k}-{r}.json"
             subprocess.run([sys.executable, __file__, "--steps", str(a.steps), "--worker", k, str(tf.path), str(out)], check=True,
                            env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
-            res.setdefault(k, []).append(json.loads(out.read_text()))
-    best = {k: max(v, key=lambda x: x["tokens_per_s"]) for k, v in res.items()}
-    print(f"{'contender':16}{'tokens/s':>10}{'MFU':>8}{'s/step':>8}{'peak RSS MB':>13}")
+            runs.append({**json.loads(out.read_text()), "round": r})
+    quiet = lambda k: [x for x in runs if x["kind"] == k and not x["contended"]]
+    for r in range(a.rounds): round_(r, kinds)
+    for r in range(a.rounds, a.rounds + a.extra):
+        if not (short := [k for k in kinds if not quiet(k)]): break
+        print(f"contended runs for {short}: another round", flush=True); round_(r, short)
+    peak = max([stored_peak("pretrain_throughput")] + [x["peak_gflops"] for x in runs if not x["contended"]]) \
+           or max(x["peak_gflops"] for x in runs)         # no quiet peak at all: the best one measured (and the file says contended)
+    for x in runs: x["mfu"] = x["tokens_per_s"] * x["flops_per_token"] / (peak * 1e9)
+    best = {k: max(quiet(k) or [x for x in runs if x["kind"] == k], key=lambda x: x["tokens_per_s"]) for k in kinds}
+    print(f"{'contender':16}{'tokens/s':>10}{'MFU':>8}{'cores':>7}{'s/step':>8}{'peak RSS MB':>13}")
     for k in kinds:
-        b = best[k]; print(f"{k:16}{b['tokens_per_s']:10,.0f}{b['mfu']:8.1%}{b['s_per_step']:8.2f}{b['peak_rss_mb']:13,.0f}")
-    ratio = best["llm_ft"]["tokens_per_s"] / best["trainer_gpt2"]["tokens_per_s"]
-    print(f"llm_ft / Trainer(GPT2LMHeadModel): {ratio:.2f}x tokens/s; matmul peak {best['llm_ft']['peak_gflops']:.0f} GFLOP/s")
-    print(json.dumps({"bench": "pretrain_throughput", "steps": a.steps, "rounds": a.rounds, "results": best,
-                      "ratio_vs_trainer_gpt2": round(ratio, 3),
-                      "ratio_vs_trainer_ours": round(best["llm_ft"]["tokens_per_s"] / best["trainer_ours"]["tokens_per_s"], 3)}))
+        b = best[k]; print(f"{k:16}{b['tokens_per_s']:10,.0f}{b['mfu']:8.1%}{b['cores_used']:7.2f}{b['s_per_step']:8.2f}{b['peak_rss_mb']:13,.0f}"
+                           + ("  CONTENDED" if b["contended"] else ""))
+    ok = not any(b["contended"] for b in best.values())
+    ratio = lambda o: round(best["llm_ft"]["tokens_per_s"] / best[o]["tokens_per_s"], 3) if ok else None
+    print(f"llm_ft / Trainer(GPT2LMHeadModel): {ratio('trainer_gpt2')}x, / Trainer(our GPT): {ratio('trainer_ours')}x tokens/s; "
+          f"quiet matmul peak {peak:.0f} GFLOP/s" + ("" if ok else " (ratios withheld: a contender has no uncontended run)"))
+    f = write_result("pretrain_throughput", {"steps": a.steps, "rounds": a.rounds, "quiet_peak_gflops": peak, "uncontended": ok,
+                                             "results": best, "ratio_vs_trainer_gpt2": ratio("trainer_gpt2"),
+                                             "ratio_vs_trainer_ours": ratio("trainer_ours"), "runs": runs})
+    print("wrote", f)
 
 if __name__ == "__main__": main()

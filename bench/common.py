@@ -1,0 +1,59 @@
+"""What every benchmark stores beside its numbers: the commit, the machine, the fp32 matmul peak, and how many cores each
+contender really got.
+
+A timing taken while something else ran on the machine is not a measurement of the code. Each contender's run is wrapped in
+`CoreMeter`, which reads the process's CPU time (all threads) over its wall time: on a quiet 2-core machine a run that
+uses both threads gets about 2.0 cores; a run that got less than `CONTENDED_SHARE` of the threads it asked for shared the
+machine, is marked `contended`, and is kept out of headline ratios. MFU is reported against the best matmul peak ever
+stored in the result file (`quiet_peak_gflops`), not against a peak measured inside a run that may have been contended.
+"""
+import json, os, subprocess, time
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent/"results"
+CONTENDED_SHARE = 0.9          # of the threads a run uses: 1.8 of 2 cores
+
+def commit()->str:
+    "The short commit of the code measured, with -dirty when tracked files differ from it"
+    root = Path(__file__).resolve().parents[1]
+    try:
+        c = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True).stdout.strip()
+        return c + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError): return "unknown"
+
+def machine()->dict:
+    "Core count, the threads torch uses, and the CPU model"
+    import torch
+    model = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("model name")), None) \
+            if Path("/proc/cpuinfo").exists() else None
+    return {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "cpu_model": model}
+
+class CoreMeter:
+    "with CoreMeter() as m: ...  -> m.wall_s, m.cores_used (process CPU seconds per wall second), m.contended"
+    def __init__(self, threads:int=None): self.threads = threads
+    def __enter__(self):
+        self.t0, self.c0 = time.perf_counter(), time.process_time(); return self
+    def __exit__(self, *exc):
+        import torch
+        self.wall_s = time.perf_counter() - self.t0
+        self.cores_used = (time.process_time() - self.c0) / max(self.wall_s, 1e-9)
+        self.contended = contended(self.cores_used, self.threads or torch.get_num_threads())
+
+def contended(cores_used:float, threads:int)->bool:
+    "True when a run got less than CONTENDED_SHARE of the threads it used"
+    return cores_used < CONTENDED_SHARE * threads
+
+def stored_peak(name:str)->float:
+    "The best quiet matmul peak (GFLOP/s) already stored in results/<name>.json, 0 if none"
+    f = RESULTS/f"{name}.json"
+    try: return float(json.loads(f.read_text()).get("quiet_peak_gflops") or 0)
+    except (OSError, ValueError): return 0.0
+
+def write_result(name:str, result:dict)->Path:
+    "results/<name>.json, with the commit and the machine, written atomically"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    f, tmp = RESULTS/f"{name}.json", RESULTS/f".{name}.json.tmp"
+    tmp.write_text(json.dumps({"bench": name, "commit": commit(), "machine": machine(), **result}, indent=1) + "\n")
+    os.replace(tmp, f)
+    return f
