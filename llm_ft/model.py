@@ -493,6 +493,8 @@ def load_model(name_or_path,                 # GPTConfig, ModelConfig, HF model 
     if mc is not None:
         trust_remote_code, allow_pickle = trust_remote_code or mc.trust_remote_code, allow_pickle or mc.allow_pickle
         if mc.name_or_path is None:
+            if GPTConfig not in auto._model_mapping:                         # say what is missing before asking for more
+                raise LLMFTError(f"our GPT has no {head} head", fix="set model.name_or_path to a checkpoint that has one (e.g. all-MiniLM-L6-v2)")
             if vocab_size is None: raise LLMFTError("a new GPT needs vocab_size (from the tokenizer)")
             name_or_path = gpt_config(mc, vocab_size)
         else: name_or_path = mc.name_or_path

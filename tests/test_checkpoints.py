@@ -68,6 +68,14 @@ def test_architecture_table(world, arch):
         if refusal is None: assert rc == 0 and "test:" in out, (arch, task, err[-2000:])
         else: assert rc == 2 and refusal in err and len(err.strip().splitlines()) == 1, (arch, task, err[-2000:])
 
+def test_our_gpt_row_of_the_table(world):
+    "llm_ft's own GPT has no QA head: extractive QA is refused in one line, and nothing is left behind"
+    root = world[0]
+    rc, _, err = run_cli(["finetune", f"run_dir={root/'runs'}", "name=gpt_qa", "model.name_or_path=null", "model.n_layer=2", "model.n_embd=32",
+                          "model.block_size=64", "data.max_length=64", "data.vocab_size=300", "train.max_steps=1", *task_args(world, "extractive_qa")])
+    assert rc == 2 and "our GPT has no extractive_qa head" in err and len(err.strip().splitlines()) == 1, err[-2000:]
+    assert not (root/"runs"/"gpt_qa").exists()
+
 def test_best_reloads_in_plain_transformers(world):
     "A fine-tuned Llama is an ordinary Hugging Face directory: transformers alone loads it and computes the same logits"
     rc, _, err = finetune(world, "llama_plain", checkpoint(world, "llama"), *task_args(world, "generation"))

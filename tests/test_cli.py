@@ -116,17 +116,17 @@ def test_wheel_installs_into_a_fresh_venv(tmp_path, offline_env):
     d = run([bin_/"llm_ft", "data", "list"], {**env, "LLM_FT_DATA": ""}, cwd=tmp_path)
     assert d.returncode == 0 and d.stdout.count("not here (download: https://") + d.stdout.count("cache: ") == 6, d.stdout
 
-def test_shipped_chat_config_end_to_end(tmp_path, samples, llm_ft_bin, offline_env):
+def test_shipped_chat_config_end_to_end(tmp_path, samples):
     "en_fr_chat turns the en_fr pairs into conversations; finetune, evaluate, predict and generate through the command, on our GPT"
     from llm_ft.config import FinetuneConfig, load_config
     from llm_ft.tasks import get_task
     from llm_ft.tokenizer import load_tokenizer
     from llm_ft.datasets import get_dataset
-    env = {**offline_env, "LLM_FT_DATA": str(samples)}
+    from llm_ft.test_utils import run_cli, set_env
     def ok(*args):
-        r = run([llm_ft_bin, *args], env, cwd=tmp_path)
-        assert r.returncode == 0, (args, r.stderr[-3000:])
-        return r.stdout
+        with set_env(LLM_FT_DATA=str(samples)): rc, out, err = run_cli(list(args))
+        assert rc == 0, (args, err[-3000:])
+        return out
     out = ok("finetune", "--config", "en_fr_chat", f"run_dir={tmp_path}", "data.max_train_rows=60", "train.max_steps=3", "data.batch_size=8",
              "model.n_layer=2", "model.n_embd=32", "data.vocab_size=300", "max_new_tokens=4")
     assert "test: bleu" in out
