@@ -14,11 +14,12 @@ RESULTS = Path(__file__).resolve().parent/"results"
 CONTENDED_SHARE = 0.9          # of the threads a run uses: 1.8 of 2 cores
 
 def commit()->str:
-    "The short commit of the code measured, with -dirty when tracked files differ from it"
+    "The short commit of the code measured, with -dirty when tracked files other than stored results differ from it"
     root = Path(__file__).resolve().parents[1]
     try:
         c = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)bench/results"], cwd=root,
+                               capture_output=True, text=True).stdout.strip()
         return c + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError): return "unknown"
 
