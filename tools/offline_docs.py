@@ -106,7 +106,7 @@ def render(proc:Path, out:Path)->list[Path]:
         page = pages[rel]
         depth = page.count("/")
         body = re.sub(r'href="([^"#:]+)\.ipynb', r'href="\1.html', body)     # notebook links -> pages
-        body = re.sub(r'href="(?:\./)?((?:[\w-]+/)*)\d+[a-z]?_([^"/]+\.html)', r'href="\1\2', body)  # nbdev's pages drop the number prefix
+        body = re.sub(r'href="(?:\./)?((?:\.\./|[\w-]+/)*)\d+[a-z]?_([^"/]+\.html)', r'href="\1\2', body)  # nbdev's pages drop the number prefix
         body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + _nav(sections, titles, pages, page, depth) + "<main>", body, count=1)
         body = body.replace("</body>", "</main></body>", 1).replace("</head>", f"<style>{STYLE}</style></head>", 1)
         dest = out/page
