@@ -71,24 +71,24 @@ def measured(model, train, dev, tok, coll, m, epochs)->dict:
     return {"examples_per_s": epochs * (len(train) // BS * BS) / m.wall_s, "padded": coll.meter.padded_fraction,
             "accuracy": dev_accuracy(model, dev, tok), "wall_s": m.wall_s, "cores_used": m.cores_used, "contended": m.contended}
 
-def run_llm_ft(train, dev, tok, init, out, seed=0, epochs=3, model="ours"):
-    model, coll = our_model(hf_model(tok, init)) if model == "ours" else hf_model(tok, init), Counting(Collator(tok.pad_token_id))
+def run_llm_ft(train, dev, tok, init, out, seed=0, epochs=3, classifier="ours"):
+    model, coll = our_model(hf_model(tok, init)) if classifier == "ours" else hf_model(tok, init), Counting(Collator(tok.pad_token_id))
     cfg = TrainConfig(lr=LR, weight_decay=0.01, schedule="linear", min_lr_ratio=0.0, epochs=epochs, max_grad_norm=1.0, log_every=50,
                       save_every=10**9, eval_every=10**9, seed=seed)
     with CoreMeter() as m:
-        fit(model, Batches(train.remove_columns(["length"]), BS, coll, train["length"]), cfg, out/f"llm_ft_{seed}_{id(model)}",
+        fit(model, Batches(train.remove_columns(["length"]), BS, coll, train["length"]), cfg, out/f"llm_ft_{classifier}_{seed}",
             Objective(loss=classification_loss(FinetuneConfig())), callbacks=[])
     return measured(model, train, dev, tok, coll, m, epochs)
 
-def run_trainer(train, dev, tok, init, out, mode, seed=0, epochs=3, model="hf"):
-    model = hf_model(tok, init) if model == "hf" else our_model(hf_model(tok, init))
+def run_trainer(train, dev, tok, init, out, mode, seed=0, epochs=3, classifier="hf"):
+    model = hf_model(tok, init) if classifier == "hf" else our_model(hf_model(tok, init))
     if mode == "max_length":
         ds = train.map(lambda b: {"input_ids": [ids + [tok.pad_token_id] * (T - len(ids)) for ids in b["input_ids"]],
                                   "attention_mask": [[1] * len(ids) + [0] * (T - len(ids)) for ids in b["input_ids"]]}, batched=True)
         coll = Counting(default_data_collator)
     else:
         ds, coll = train, Counting(DataCollatorWithPadding(tok))
-    args = TrainingArguments(output_dir=str(out/f"trainer_{mode}_{seed}_{id(model)}"), per_device_train_batch_size=BS, num_train_epochs=epochs, learning_rate=LR,
+    args = TrainingArguments(output_dir=str(out/f"trainer_{mode}_{classifier}_{seed}"), per_device_train_batch_size=BS, num_train_epochs=epochs, learning_rate=LR,
                              weight_decay=0.01, lr_scheduler_type="linear", max_grad_norm=1.0, save_strategy="no", report_to=[],
                              logging_steps=50, disable_tqdm=True, use_cpu=True, seed=seed, dataloader_drop_last=True,
                              train_sampling_strategy="group_by_length" if mode == "group_by_length" else "random",

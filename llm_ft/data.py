@@ -561,11 +561,11 @@ def tokenize_sft(ds:Dataset, tokenizer,
 # %% ../nbs/04_data.ipynb 71
 def _qa_questions(questions:list, tokenizer, max_length:int, stride:int)->list:
     "Questions (left-stripped) cut to at most half the window, and so that every window keeps more than `stride` context tokens"
-    room = max_length - tokenizer.num_special_tokens_to_add(pair=True) - stride - 1
-    if room < 1 or stride < 0:
+    window = max_length - tokenizer.num_special_tokens_to_add(pair=True)       # question + context tokens
+    if window - stride - 1 < 1 or stride < 0:
         raise LLMFTError(f"data.stride={stride} leaves no room for question and context in data.max_length={max_length}",
                          fix=f"use a stride well below max_length, e.g. data.stride={max_length // 4}")
-    room = min(room, (max_length - tokenizer.num_special_tokens_to_add(pair=True)) // 2)   # and at most half the window
+    room = min(window - stride - 1, window // 2)                                # and at most half the window
     qs = [q.lstrip() for q in questions]
     offs = tokenizer(qs, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
     cut = [q[:o[room - 1][1]] if len(o) > room else q for q, o in zip(qs, offs)]
@@ -581,8 +581,10 @@ def prepare_qa_features(ds:Dataset, tokenizer, max_length:int=384, stride:int=12
     if not tokenizer.is_fast: raise LLMFTError("extractive QA needs a fast tokenizer (character offsets)")
     for c in (question_column, context_column) + ((answers_column,) if train else ()):
         if c not in ds.column_names: _missing_column(c, ds, "QA data", f"data.{c}_column")
+    questions = _qa_questions(ds[question_column], tokenizer, max_length, stride)   # checked and cut once, one warning
+    ds = ds.remove_columns(question_column).add_column(question_column, questions)
     def enc(b):
-        e = tokenizer(_qa_questions(b[question_column], tokenizer, max_length, stride), b[context_column], truncation="only_second",
+        e = tokenizer(b[question_column], b[context_column], truncation="only_second",
                       max_length=max_length, stride=stride, return_overflowing_tokens=True, return_offsets_mapping=True)
         smap, out = e.pop("overflow_to_sample_mapping"), {"start_positions": [], "end_positions": [], "example_id": [], "offsets": []}
         for i, offs in enumerate(e["offset_mapping"]):

@@ -23,7 +23,8 @@ from .config import ModelConfig
 __all__ = ['HEADS', 'GPTConfig', 'gpt_config', 'CausalSelfAttention', 'MLP', 'Block', 'GPTPreTrainedModel', 'GPTModel',
            'fused_linear_cross_entropy', 'GPTForCausalLM', 'GPTForSequenceClassification', 'from_gpt2',
            'enable_checkpointing', 'set_dropout', 'context_length', 'refuse_encoder_decoder', 'check_causal',
-           'load_model', 'count_params', 'flops_per_token', 'MemoryPlan', 'plan_memory', 'measure_training_memory']
+           'check_gpt_head', 'load_model', 'count_params', 'flops_per_token', 'MemoryPlan', 'plan_memory',
+           'measure_training_memory']
 
 # %% ../nbs/03_model.ipynb 7
 class GPTConfig(PreTrainedConfig):
@@ -481,6 +482,13 @@ def _settings_note(mc:ModelConfig, model)->str|None:
     return f"{', '.join(ignored)} (a {c.model_type!r} checkpoint keeps its own settings)" if ignored else None
 
 # %% ../nbs/03_model.ipynb 64
+def check_gpt_head(head:str):
+    "Refuse, before anything is built, a head our GPT does not have (it is registered for causal LM and classification)"
+    if GPTConfig not in HEADS[head]._model_mapping:
+        raise LLMFTError(f"our GPT has no {head} head",
+                         fix="use causal_lm or classification, or set model.name_or_path to a checkpoint with that head (e.g. all-MiniLM-L6-v2)")
+
+# %% ../nbs/03_model.ipynb 66
 def load_model(name_or_path,                 # GPTConfig, ModelConfig, HF model dir, run dir, or hub name
                head:str="causal_lm",         # causal_lm, classification or extractive_qa
                vocab_size:int=None,          # vocabulary size, for a new GPT built from a ModelConfig
@@ -493,15 +501,13 @@ def load_model(name_or_path,                 # GPTConfig, ModelConfig, HF model 
     if mc is not None:
         trust_remote_code, allow_pickle = trust_remote_code or mc.trust_remote_code, allow_pickle or mc.allow_pickle
         if mc.name_or_path is None:
-            if GPTConfig not in auto._model_mapping:                         # say what is missing before asking for more
-                raise LLMFTError(f"our GPT has no {head} head", fix="set model.name_or_path to a checkpoint that has one (e.g. all-MiniLM-L6-v2)")
+            check_gpt_head(head)                                             # say what is missing before asking for more
             if vocab_size is None: raise LLMFTError("a new GPT needs vocab_size (from the tokenizer)")
             name_or_path = gpt_config(mc, vocab_size)
         else: name_or_path = mc.name_or_path
     if isinstance(name_or_path, GPTConfig):
-        cfg = GPTConfig.from_dict({**name_or_path.to_dict(), **kwargs})
-        try: model = auto.from_config(cfg)
-        except ValueError as e: raise LLMFTError(f"our GPT has no {head} head", fix="use causal_lm or classification") from e
+        check_gpt_head(head)
+        model = auto.from_config(GPTConfig.from_dict({**name_or_path.to_dict(), **kwargs}))
     else:
         name_or_path = resolve_model_path(name_or_path)
         p = Path(name_or_path)
@@ -522,7 +528,7 @@ def load_model(name_or_path,                 # GPTConfig, ModelConfig, HF model 
     if mc is not None and mc.gradient_checkpointing: enable_checkpointing(model)
     return model
 
-# %% ../nbs/03_model.ipynb 72
+# %% ../nbs/03_model.ipynb 74
 def count_params(model_or_config,        # a model, or a GPTConfig (counted analytically)
                  embeddings:bool=True)->int: # include token and position embeddings?
     "Number of parameters (shared tensors counted once)"
@@ -538,7 +544,7 @@ def count_params(model_or_config,        # a model, or a GPTConfig (counted anal
         seen.add(id(p)); n += p.numel()
     return n
 
-# %% ../nbs/03_model.ipynb 73
+# %% ../nbs/03_model.ipynb 75
 def flops_per_token(config:GPTConfig, # the model shape
                     seq_len:int=None, # tokens per sequence (default: n_positions)
                     training:bool=True)->int: # forward + backward (x3) or forward only
@@ -548,7 +554,7 @@ def flops_per_token(config:GPTConfig, # the model shape
     f = 6 * n_matmul + 12 * config.n_layer * config.n_embd * T
     return f if training else f // 3
 
-# %% ../nbs/03_model.ipynb 76
+# %% ../nbs/03_model.ipynb 78
 _WEIGHT_BYTES = {"fp32": 4, "bf16-mixed": 4, "fp16-mixed": 4}     # what train.mixed_precision offers: fp32 master weights
 _STATE_BYTES = {"fp32": 4, "bf16": 2}                               # what train.optimizer_state offers
 
@@ -567,7 +573,7 @@ class MemoryPlan:
         verdict = "" if self.budget_gb is None else f": {'fits' if self.fits else 'does NOT fit'} in {self.budget_gb:g} GB"
         return "\n".join(lines + [f"{'total':<12}{gb(self.total):>10}{verdict} ({self.total / self.params:.1f} bytes/param)"])
 
-# %% ../nbs/03_model.ipynb 77
+# %% ../nbs/03_model.ipynb 79
 def plan_memory(config:GPTConfig,              # the model shape (or any config with n_layer/n_embd/n_head/vocab_size)
                 batch_size:int=8,              # sequences per micro-batch
                 seq_len:int=None,              # tokens per sequence (default: n_positions)
@@ -597,7 +603,7 @@ def plan_memory(config:GPTConfig,              # the model shape (or any config 
     return MemoryPlan(params=N, weights=N * wb, gradients=largest * wb if optimizer_in_backward else N * wb,
                       optimizer=N * n_states * _STATE_BYTES[optimizer_state], activations=acts, loss=loss, budget_gb=budget_gb)
 
-# %% ../nbs/03_model.ipynb 82
+# %% ../nbs/03_model.ipynb 84
 _MEASURE = r"""
 import json, sys, torch
 def rss(field):
