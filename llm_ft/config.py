@@ -230,7 +230,8 @@ class TrainConfig:
     max_steps: Optional[int] = None     # optimizer steps; overrides epochs when set
     grad_accum: int = 1                 # micro-batches per step: global batch = batch_size * grad_accum * processes
     max_grad_norm: Optional[float] = 1.0 # clip the global gradient norm; None disables
-    optimizer_state: Literal["fp32", "bf16"] = "fp32" # Adam moments' precision: bf16 (stochastic rounding) halves their memory
+    optimizer_state: Literal["fp32", "bf16", "factored"] = "fp32" # Adam moments: bf16 (stochastic rounding) halves them; factored: a bf16 first moment and a matrix's second moment as row and column averages
+    weights: Literal["fp32", "bf16"] = "fp32" # the weights' own precision: bf16 halves them (updates stochastically rounded; forward and backward run in bf16)
     optimizer_in_backward: bool = False # update each parameter as soon as its gradient is ready, then free the gradient
     eval_every: Optional[int] = None    # steps between evaluations; None = once per epoch
     save_every: Optional[int] = None    # steps between checkpoints; None = at each evaluation
@@ -257,7 +258,12 @@ class TrainConfig:
         for k in ("eval_every", "save_every", "early_stopping_patience", "log_every"):
             v = getattr(self, k); _check(v is None or v >= 1, k, f"must be at least 1, got {v}")
         _check(self.optimizer_state == "fp32" or self.optimizer in ("adamw", "adam"), "optimizer_state",
-               f"bf16 moments are for adamw/adam, not {self.optimizer}")
+               f"{self.optimizer_state} moments are for adamw/adam, not {self.optimizer}")
+        _check(self.weights == "fp32" or self.optimizer in ("adamw", "adam"), "weights",
+               f"bf16 weights need the stochastically rounded update of llm_ft's adamw/adam, not {self.optimizer} (round-to-nearest "
+               "would drop every update smaller than the weight's last bit)")
+        _check(self.weights == "fp32" or self.mixed_precision != "fp16", "weights", "bf16 weights cannot run under fp16 autocast",
+               fix="train.mixed_precision=no (the weights already are bf16) or train.weights=fp32")
         if self.optimizer_in_backward:                                  # each update happens inside backward, once per step
             _check(self.optimizer in ("adamw", "adam"), "optimizer_in_backward", f"works with adamw/adam, not {self.optimizer}")
             _check(self.grad_accum == 1, "optimizer_in_backward", "needs grad_accum=1: gradients are not kept to accumulate")

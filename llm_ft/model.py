@@ -555,8 +555,9 @@ def flops_per_token(config:GPTConfig, # the model shape
     return f if training else f // 3
 
 # %% ../nbs/03_model.ipynb 78
-_WEIGHT_BYTES = {"fp32": 4, "bf16-mixed": 4, "fp16-mixed": 4}     # what train.mixed_precision offers: fp32 master weights
-_STATE_BYTES = {"fp32": 4, "bf16": 2}                               # what train.optimizer_state offers
+_WEIGHT_BYTES = {"fp32": 4, "bf16-mixed": 4, "fp16-mixed": 4,    # train.mixed_precision: fp32 master weights
+                 "bf16": 2}                                         # train.weights=bf16: the weights themselves
+_STATE_BYTES = {"fp32": 4, "bf16": 2, "factored": 2}               # train.optimizer_state: bytes of each full moment kept
 
 @dataclass
 class MemoryPlan:
@@ -578,8 +579,8 @@ def plan_memory(config:GPTConfig,              # the model shape (or any config 
                 batch_size:int=8,              # sequences per micro-batch
                 seq_len:int=None,              # tokens per sequence (default: n_positions)
                 optimizer:str="adamw",         # adamw, adam or sgd (with momentum): what train.optimizer offers
-                precision:str="fp32",          # fp32, bf16-mixed or fp16-mixed (fp32 master weights)
-                optimizer_state:str="fp32",    # fp32 or bf16 moments
+                precision:str="fp32",          # fp32, bf16-mixed, fp16-mixed (fp32 master weights) or bf16 (bf16 weights)
+                optimizer_state:str="fp32",    # fp32, bf16 or factored moments
                 optimizer_in_backward:bool=False, # step each parameter as its gradient is ready, then free it
                 gradient_checkpointing:bool=False, # keep block inputs only; recompute in backward
                 fused_loss:bool=True,          # loss without a full logits tensor
@@ -589,29 +590,35 @@ def plan_memory(config:GPTConfig,              # the model shape (or any config 
     if optimizer not in ("adamw", "adam", "sgd"): raise LLMFTError(f"unknown optimizer {optimizer!r}", fix="adamw, adam or sgd")
     if precision not in _WEIGHT_BYTES: raise LLMFTError(f"unknown precision {precision!r}", fix=f"one of {list(_WEIGHT_BYTES)}")
     if optimizer_state not in _STATE_BYTES: raise LLMFTError(f"unknown optimizer_state {optimizer_state!r}", fix=f"one of {list(_STATE_BYTES)}")
+    if optimizer == "sgd" and (optimizer_state != "fp32" or precision == "bf16"):
+        raise LLMFTError(f"{optimizer_state} state / {precision} weights are for adamw/adam, not sgd")
     c, T, B = config, seq_len or config.n_positions, batch_size
     d, L, V = c.n_embd, c.n_layer, c.vocab_size
     N = count_params(c) if isinstance(c, GPTConfig) else c.num_parameters
     wb = _WEIGHT_BYTES[precision]
-    n_states = {"adamw": 2, "adam": 2, "sgd": 1}[optimizer]
+    n_states = {"adamw": 2, "adam": 2, "sgd": 1}[optimizer] - (optimizer_state == "factored")   # factored: v is ~0 bytes
     act_b = 2 if precision != "fp32" else 4
     per_layer = 18 * d + (c.n_head * T if masked_attention else 0)               # values saved per token per layer
     acts = B * T * ((L * d + per_layer) if gradient_checkpointing else L * per_layer) * act_b
     acts += B * T * 4 * d * act_b                                                # embeddings, final norm, residual grads
     loss = (B * T * d * 4 + V * d * 4 + min(1024, B * T) * V * 4) if fused_loss else 3 * B * T * V * 4  # fused: grads + one chunk
+    if fused_loss and wb == 2: loss += V * d * 2                                 # its fp32 weight gradient cast to bf16
     largest = max(V * d, 4 * d * d)                                              # the biggest single gradient
+    ours = optimizer != "sgd" and (optimizer_state != "fp32" or optimizer_in_backward or wb == 2)  # the chunked AdamW: fp32
+    scratch = 4 * 2**20 * (1 + 3 * (optimizer_state != "fp32") + 2 * (wb == 2)) if ours else 0  # temporaries of one 2^20 chunk
     return MemoryPlan(params=N, weights=N * wb, gradients=largest * wb if optimizer_in_backward else N * wb,
-                      optimizer=N * n_states * _STATE_BYTES[optimizer_state], activations=acts, loss=loss, budget_gb=budget_gb)
+                      optimizer=N * n_states * _STATE_BYTES[optimizer_state] + scratch, activations=acts, loss=loss,
+                      budget_gb=budget_gb)
 
-# %% ../nbs/03_model.ipynb 84
+# %% ../nbs/03_model.ipynb 86
 _MEASURE = r"""
 import json, sys, torch
 def rss(field):
     for line in open("/proc/self/status"):
         if line.startswith(field): return int(line.split()[1]) * 1024
 from llm_ft.model import GPTConfig, GPTForCausalLM
-kw, B, T, steps, state, in_backward = json.loads(sys.argv[1])
-low_memory = state != "fp32" or in_backward
+kw, B, T, steps, state, in_backward, weights = json.loads(sys.argv[1])
+low_memory = state != "fp32" or in_backward or weights != "fp32"
 if low_memory: from llm_ft.train import AdamW, STATE_DTYPES, step_in_backward   # imported before the baseline is read
 torch.manual_seed(0)
 ids = torch.randint(0, kw["vocab_size"], (B, T))
@@ -621,10 +628,11 @@ warm(x, labels=x).loss.backward(); wopt.step(); del warm, wopt     # for these s
 base = rss("VmRSS:")
 ckpt = kw.pop("checkpointing", False)
 model = GPTForCausalLM(GPTConfig(**kw))
+if weights == "bf16": model.to(torch.bfloat16)
 if ckpt: model.gradient_checkpointing_enable()
 if not low_memory: opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
 else:                                                               # the training chapter's memory-light AdamW
-    opt = AdamW(model.parameters(), lr=1e-4, state_dtype=STATE_DTYPES[state])
+    opt = AdamW(model.parameters(), lr=1e-4, state_dtype=STATE_DTYPES[state], factored=state == "factored")
     if in_backward: step_in_backward(opt)
 for _ in range(steps):
     model(ids, labels=ids).loss.backward(); opt.step(); opt.zero_grad(set_to_none=True)
@@ -633,12 +641,13 @@ print(json.dumps({"peak_bytes": rss("VmHWM:") - base}))
 
 def measure_training_memory(config_kwargs:dict, # GPTConfig arguments (plus checkpointing=True for activation checkpointing)
                             batch_size:int, seq_len:int, steps:int=2,
-                            optimizer_state:str="fp32",    # AdamW moments: fp32 (torch's AdamW) or bf16 (the training chapter's)
-                            optimizer_in_backward:bool=False)->int: # step each parameter inside backward
+                            optimizer_state:str="fp32",    # AdamW moments: fp32 (torch's AdamW), bf16 or factored (the training chapter's)
+                            optimizer_in_backward:bool=False, # step each parameter inside backward
+                            weights:str="fp32")->int:      # fp32 or bf16 weights
     "Peak resident memory growth (bytes) of `steps` AdamW steps, measured in a fresh process (Linux)"
     import json, subprocess, sys
     r = subprocess.run([sys.executable, "-c", _MEASURE, json.dumps([config_kwargs, batch_size, seq_len, steps, optimizer_state,
-                                                                    optimizer_in_backward])],
+                                                                    optimizer_in_backward, weights])],
                        capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "2")})
     if r.returncode: raise LLMFTError(f"memory measurement failed: {r.stderr.strip().splitlines()[-1]}")
     return json.loads(r.stdout.strip().splitlines()[-1])["peak_bytes"]

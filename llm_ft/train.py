@@ -48,8 +48,9 @@ def make_optimizer(model:torch.nn.Module, cfg:TrainConfig)->torch.optim.Optimize
     groups = param_groups(model, cfg.weight_decay)
     if cfg.optimizer == "adam":
         for g in groups: g["weight_decay"] = 0.0                               # Adam = AdamW without decay here
-    if cfg.optimizer in ("adamw", "adam") and (cfg.optimizer_state != "fp32" or cfg.optimizer_in_backward):
-        return AdamW(groups, lr=cfg.lr, betas=tuple(cfg.betas), state_dtype=STATE_DTYPES[cfg.optimizer_state])
+    if cfg.optimizer in ("adamw", "adam") and (cfg.optimizer_state != "fp32" or cfg.optimizer_in_backward or cfg.weights != "fp32"):
+        return AdamW(groups, lr=cfg.lr, betas=tuple(cfg.betas), state_dtype=STATE_DTYPES[cfg.optimizer_state],
+                     factored=cfg.optimizer_state == "factored")
     fused = {"fused": True} if _fusable(model) else {}                          # one kernel over all tensors, not ~12 passes each
     if cfg.optimizer == "adamw": return torch.optim.AdamW(groups, lr=cfg.lr, betas=tuple(cfg.betas), **fused)
     if cfg.optimizer == "adam": return torch.optim.Adam(groups, lr=cfg.lr, betas=tuple(cfg.betas), **fused)
@@ -78,7 +79,7 @@ def make_scheduler(opt, cfg:TrainConfig, total_steps:int):
                                                           schedule=cfg.schedule, min_ratio=cfg.min_lr_ratio))
 
 # %% ../nbs/05_train.ipynb 13
-STATE_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+STATE_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "factored": torch.bfloat16}  # factored: bf16 first moment
 
 def rounding_noise(n:int, seed:int, device=None)->torch.Tensor:
     "`n` uniform integers in [0, 2^16) from a generator seeded with `seed` (the global RNG is never touched)"
@@ -96,41 +97,69 @@ def bf16_stochastic_(dst:torch.Tensor,   # bf16 destination
 
 # %% ../nbs/05_train.ipynb 15
 class AdamW(torch.optim.Optimizer):
-    "AdamW one parameter at a time, with fp32 or bf16 (stochastically rounded) moments; `update(p)` steps one parameter"
+    "AdamW one parameter at a time: fp32, bf16 or factored moments, fp32 or bf16 weights (stochastically rounded); `update(p)` steps one"
     def __init__(self, params, lr:float=1e-3, betas:tuple=(0.9, 0.999), eps:float=1e-8, weight_decay:float=0.01,
                  state_dtype:torch.dtype=torch.float32, # moments' dtype: float32 or bfloat16
+                 factored:bool=False,                    # a matrix's second moment as row and column averages (fp32)
                  chunk:int=2**20):                       # elements updated at once: bounds the fp32 temporaries
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
-        self.state_dtype, self.chunk, self.grad_sq, self._noise = state_dtype, chunk, 0.0, (None, None)
+        self.state_dtype, self.factored, self.chunk, self.grad_sq, self._noise = state_dtype, factored, chunk, 0.0, {}
         self._group = {id(p): i for i, g in enumerate(self.param_groups) for p in g["params"]}
+
+    def init_state(self, p:torch.Tensor)->dict:
+        "Zero moments for `p`: a full second moment, or (factored, for a contiguous matrix) one value per row and per column"
+        st, z = self.state[p], lambda: torch.zeros_like(p, dtype=self.state_dtype, memory_format=torch.contiguous_format)
+        st["step"], st["exp_avg"] = torch.zeros((), dtype=torch.float32), z()
+        if self.factored and p.ndim >= 2 and p.is_contiguous():
+            st["exp_avg_sq_row"] = torch.zeros(p.shape[0], dtype=torch.float32, device=p.device)
+            st["exp_avg_sq_col"] = torch.zeros(p[0].numel(), dtype=torch.float32, device=p.device)
+        else: st["exp_avg_sq"] = z()
+        return st
 
     @torch.no_grad()
     def update(self, p:torch.Tensor):
         "One AdamW step of parameter `p` from `p.grad`"
-        group, st = self.param_groups[self._group[id(p)]], self.state[p]
-        if not st:
-            st["step"] = torch.zeros((), dtype=torch.float32)
-            for k in ("exp_avg", "exp_avg_sq"): st[k] = torch.zeros_like(p, dtype=self.state_dtype, memory_format=torch.contiguous_format)
+        group, st = self.param_groups[self._group[id(p)]], self.state[p] or self.init_state(p)
         st["step"] += 1; t = int(st["step"])
         lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
         step_size, bc2_sqrt = lr / (1 - b1 ** t), math.sqrt(1 - b2 ** t)
-        low = self.state_dtype != torch.float32
-        whole = not p.is_contiguous()
-        P, G, M, V = ((x,) if whole else x.view(-1).split(self.chunk) for x in (p, p.grad.contiguous(), st["exp_avg"], st["exp_avg_sq"]))
-        for k, (p_, g_, m_, v_) in enumerate(zip(P, G, M, V)):
+        low_m, low_w, fac = self.state_dtype != torch.float32, p.dtype != torch.float32, "exp_avg_sq_row" in st
+        g = p.grad.contiguous()
+        if fac:                                                                    # rows x cols; chunks of whole rows
+            rows, cols = p.shape[0], p[0].numel(); per = max(1, self.chunk // cols)
+            split = lambda x: x.view(rows, cols).split(per)
+            R, C = st["exp_avg_sq_row"], st["exp_avg_sq_col"]
+            col_sum = torch.zeros_like(C)
+            for r_, g_ in zip(R.split(per), split(g)):                              # pass 1: this step's row and column means of g^2
+                sq = g_.float().square(); r_.mul_(b2).add_(sq.mean(1), alpha=1 - b2); col_sum += sq.sum(0)
+            C.mul_(b2).add_(col_sum, alpha=(1 - b2) / rows)
+            r_mean = max(R.mean().item(), 1e-30)
+            V = R.split(per)                                                       # each chunk's rows of V are built from these
+        else:
+            split = (lambda x: (x,)) if not p.is_contiguous() else (lambda x: x.view(-1).split(self.chunk))
+            V = split(st["exp_avg_sq"])
+        for p_, g_, m_, v_ in zip(split(p), split(g), split(st["exp_avg"]), V):
             g_ = g_.float()
-            m32, v32 = (m_.float(), v_.float()) if low else (m_, v_)
-            m32.lerp_(g_, 1 - b1); v32.mul_(b2).addcmul_(g_, g_, value=1 - b2)
-            if wd: p_.mul_(1 - lr * wd)
-            p_.addcdiv_(m32, (v32.sqrt() / bc2_sqrt).add_(eps), value=-step_size)
-            if low:
+            m32 = m_.float() if low_m else m_
+            m32.lerp_(g_, 1 - b1)
+            if fac: v32 = torch.outer(v_, C).div_(r_mean)                          # Adafactor's rank-1 estimate of E[g^2]
+            else:
+                v32 = v_.float() if low_m else v_
+                v32.mul_(b2).addcmul_(g_, g_, value=1 - b2)
+            w32 = p_.float() if low_w else p_
+            if wd: w32.mul_(1 - lr * wd)
+            w32.addcdiv_(m32, (v32.sqrt() / bc2_sqrt).add_(eps), value=-step_size)
+            if low_m:
                 noise = self.noise(t, m32.numel(), p.device)
-                bf16_stochastic_(m_, m32, noise); bf16_stochastic_(v_, v32, noise)
+                bf16_stochastic_(m_, m32, noise)
+                if not fac: bf16_stochastic_(v_, v32, noise)
+            if low_w: bf16_stochastic_(p_, w32, self.noise(t, w32.numel(), p.device, stream=1))
 
-    def noise(self, t:int, n:int, device)->torch.Tensor:
-        "Rounding noise for step `t`: one buffer per step, shared by every chunk (each value's rounding stays unbiased)"
-        key, buf = self._noise
-        if key != (t, device) or buf.numel() < n: self._noise = (t, device), (buf := rounding_noise(max(n, self.chunk), t, device))
+    def noise(self, t:int, n:int, device, stream:int=0)->torch.Tensor:
+        "Rounding noise for step `t`: one buffer per step and stream (0: moments, 1: weights), shared by every chunk"
+        key, buf = self._noise.get(stream, (None, None))
+        if key != (t, device) or buf.numel() < n:
+            self._noise[stream] = (t, device), (buf := rounding_noise(max(n, self.chunk), t + (stream << 32), device))
         return buf[:n]
 
     @torch.no_grad()
@@ -145,10 +174,13 @@ class AdamW(torch.optim.Optimizer):
         return loss
 
     def load_state_dict(self, state_dict):
-        super().load_state_dict(state_dict)            # torch casts every state tensor to its parameter's dtype...
-        for st in self.state.values():                 # ...so put the moments back in their own precision
-            for k in ("exp_avg", "exp_avg_sq"):
-                if k in st: st[k] = st[k].to(self.state_dtype)
+        saved = state_dict["state"]
+        super().load_state_dict(state_dict)            # torch casts every state tensor to its parameter's dtype (bf16 weights:
+        ids = [i for g in state_dict["param_groups"] for i in g["params"]]   # fp32 row averages would lose bits), so take the
+        for i, p in zip(ids, (p for g in self.param_groups for p in g["params"])):   # saved tensors in their own precision
+            for k, v in saved.get(i, {}).items():
+                if k in ("exp_avg", "exp_avg_sq"): self.state[p][k] = v.to(p.device, self.state_dtype, copy=True)
+                elif k in ("exp_avg_sq_row", "exp_avg_sq_col"): self.state[p][k] = v.to(p.device, torch.float32, copy=True)
 
 # %% ../nbs/05_train.ipynb 16
 def release_freed_memory(threshold:int=2**20)->bool:
@@ -162,13 +194,13 @@ def step_in_backward(opt:AdamW)->list:
     "Hook `opt.update` onto its parameters: each is stepped as soon as its gradient is complete, then the gradient is freed"
     release_freed_memory()            # else glibc keeps the freed gradients' pages in its heap and resident memory never drops
     def hook(p):
-        sq = float(torch.linalg.vector_norm(p.grad)) ** 2
+        sq = float(torch.linalg.vector_norm(p.grad, dtype=torch.float32)) ** 2
         opt.grad_sq += sq                              # the loop reads sqrt(grad_sq) as the step's gradient norm
         if math.isfinite(sq): opt.update(p)            # a non-finite gradient is never applied
         p.grad = None
     return [p.register_post_accumulate_grad_hook(hook) for g in opt.param_groups for p in g["params"]]
 
-# %% ../nbs/05_train.ipynb 25
+# %% ../nbs/05_train.ipynb 31
 def count_targets(batch:dict)->int:
     "Number of loss targets in a batch: next-token labels != -100 for LM batches, else one per example"
     y = batch.get("labels")
@@ -177,12 +209,12 @@ def count_targets(batch:dict)->int:
         if k in batch: return len(batch[k])
     raise LLMFTError("cannot count the targets of a batch without labels or input_ids")
 
-# %% ../nbs/05_train.ipynb 26
+# %% ../nbs/05_train.ipynb 32
 def default_loss(model, batch:dict)->torch.Tensor:
     "The model's own (mean) loss"
     return model(**batch).loss
 
-# %% ../nbs/05_train.ipynb 27
+# %% ../nbs/05_train.ipynb 33
 def backward_window(model, window:list[dict], accelerator:Accelerator, loss_fn:Callable=default_loss)->tuple[float, float]:
     "Back-propagate one accumulation window normalised by its total target count; return (window loss, targets)"
     acc, P = accelerator, accelerator.num_processes
@@ -198,7 +230,7 @@ def backward_window(model, window:list[dict], accelerator:Accelerator, loss_fn:C
             acc.backward(mean * (n / N) * k * P)   # backward divides by k, DDP averages over P: net sum_j / N
     return acc.reduce(loss_sum, "sum").item() / N, N
 
-# %% ../nbs/05_train.ipynb 29
+# %% ../nbs/05_train.ipynb 35
 @torch.no_grad()
 def evaluate_lm(model, dataloader, accelerator:Accelerator)->dict:
     "Validation loss and perplexity, streamed over `dataloader`"
@@ -212,12 +244,12 @@ def evaluate_lm(model, dataloader, accelerator:Accelerator)->dict:
     loss = (tot[0] / tot[1].clamp(min=1)).item()
     return {"loss": loss, "perplexity": math.exp(min(loss, 50))}
 
-# %% ../nbs/05_train.ipynb 31
+# %% ../nbs/05_train.ipynb 37
 def matmul_peak_flops(device=None, n:int=1024, repeats:int=5)->float:
     "Measured peak FLOP/s of an n x n fp32 matmul on `device` (once per process: the answer is cached)"
     return _peak_flops(str(device or "cpu"), n, repeats)
 
-# %% ../nbs/05_train.ipynb 32
+# %% ../nbs/05_train.ipynb 38
 @functools.lru_cache(maxsize=None)
 def _peak_flops(device:str, n:int, repeats:int)->float:
     device = torch.device(device)
@@ -231,7 +263,7 @@ def _peak_flops(device:str, n:int, repeats:int)->float:
         best = min(best, time.perf_counter() - t0)
     return 2 * n ** 3 / best
 
-# %% ../nbs/05_train.ipynb 33
+# %% ../nbs/05_train.ipynb 39
 def peak_memory_bytes(device=None)->int:
     "Peak memory so far: CUDA allocator peak on GPU, the process's peak resident set (VmHWM) on CPU"
     if device is not None and device.type == "cuda": return torch.cuda.max_memory_allocated(device)
@@ -242,7 +274,7 @@ def peak_memory_bytes(device=None)->int:
     import resource
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
-# %% ../nbs/05_train.ipynb 34
+# %% ../nbs/05_train.ipynb 40
 def model_flops_per_token(model, seq_len:int)->float:
     "Training FLOPs per token: our GPT's exact formula, else 6 x parameters"
     from llm_ft.model import GPTConfig, flops_per_token
@@ -250,7 +282,7 @@ def model_flops_per_token(model, seq_len:int)->float:
     if isinstance(cfg, GPTConfig): return flops_per_token(cfg, seq_len)
     return 6 * sum(p.numel() for p in model.parameters())
 
-# %% ../nbs/05_train.ipynb 37
+# %% ../nbs/05_train.ipynb 43
 class Callback:
     "Base class: override any of on_train_begin(state), on_step(state, record), on_eval(state, metrics), on_train_end(state)"
     def on_train_begin(self, state): pass
@@ -258,7 +290,7 @@ class Callback:
     def on_eval(self, state, metrics:dict): pass
     def on_train_end(self, state): pass
 
-# %% ../nbs/05_train.ipynb 38
+# %% ../nbs/05_train.ipynb 44
 class ProgressBar(Callback):
     "Progress over optimizer steps with loss and tokens/s: a live bar in a terminal or notebook, a plain line now and then in a log"
     def __init__(self, disable:bool=False, # show nothing (e.g. on every process but the first)
@@ -285,7 +317,7 @@ class ProgressBar(Callback):
     def on_train_end(self, state):
         if self.live: self.bar.close()
 
-# %% ../nbs/05_train.ipynb 39
+# %% ../nbs/05_train.ipynb 45
 class LivePlot(Callback):
     "Training loss (and eval metrics) redrawn in place in a notebook"
     def __init__(self, every:int=10, force:bool=False): self.every, self.force, self.handle, self.tr, self.ev = every, force, None, [], []
@@ -306,7 +338,7 @@ class LivePlot(Callback):
         else: self.handle.update(fig)
         plt.close(fig)
 
-# %% ../nbs/05_train.ipynb 41
+# %% ../nbs/05_train.ipynb 47
 @dataclass
 class TrainState:
     "Where training is; saved with every checkpoint"
@@ -320,21 +352,21 @@ class TrainState:
     bad_evals: int = 0                # evaluations since the last improvement (early stopping)
     stopped_early: bool = False
 
-# %% ../nbs/05_train.ipynb 42
+# %% ../nbs/05_train.ipynb 48
 def latest_checkpoint(run_dir:str|Path)->Path|None:
     "The newest complete checkpoint of a run (temporary directories are ignored)"
     d = Path(run_dir)/"checkpoints"
     cks = [p for p in d.glob("step-*") if p.is_dir() and (p/"trainer_state.json").exists()] if d.exists() else []
     return max(cks, key=lambda p: int(p.name.split("-")[1]), default=None)
 
-# %% ../nbs/05_train.ipynb 43
+# %% ../nbs/05_train.ipynb 49
 def _with_last_checkpoint(e:LLMFTError, run_dir:Path)->LLMFTError:
     "A failed write's error, telling which checkpoint a resumed run would start from"
     last = latest_checkpoint(run_dir)
     return LLMFTError(e.what, where=e.where, fix=(e.fix or "") + f"; the last complete checkpoint, {last or 'none yet'}, is intact "
                       "(resume=true continues from it)")
 
-# %% ../nbs/05_train.ipynb 44
+# %% ../nbs/05_train.ipynb 50
 def save_checkpoint(accelerator:Accelerator, state:TrainState, run_dir:Path, keep_last:int):
     "Atomically write checkpoints/step-N (all processes call this) and prune old ones"
     final = Path(run_dir)/"checkpoints"/f"step-{state.step}"
@@ -366,7 +398,7 @@ def save_checkpoint(accelerator:Accelerator, state:TrainState, run_dir:Path, kee
     finally: quiet.setLevel(level)
     accelerator.wait_for_everyone()
 
-# %% ../nbs/05_train.ipynb 45
+# %% ../nbs/05_train.ipynb 51
 def clean_run_dir(run_dir:Path, step:int):
     "Before resuming at `step`: remove temporary files a killed run left, and log records written after that step"
     run_dir = Path(run_dir)
@@ -380,7 +412,7 @@ def clean_run_dir(run_dir:Path, step:int):
         if len(keep) < len(recs):                                             # replayed steps would log twice: curves doubling back
             with atomic_write(log) as f: f.writelines(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in keep)
 
-# %% ../nbs/05_train.ipynb 46
+# %% ../nbs/05_train.ipynb 52
 def load_checkpoint(accelerator:Accelerator, ck:Path)->TrainState:
     "Restore model, optimizer, scheduler and RNG states from `ck` (decrypting if needed); return its TrainState"
     import tempfile
@@ -392,7 +424,7 @@ def load_checkpoint(accelerator:Accelerator, ck:Path)->TrainState:
     else: accelerator.load_state(str(ck))
     return TrainState(**read_json(ck/"trainer_state.json"))
 
-# %% ../nbs/05_train.ipynb 47
+# %% ../nbs/05_train.ipynb 53
 def save_model(accelerator:Accelerator, model, path:Path, tokenizer=None):
     "Atomically save the unwrapped model (and tokenizer) as a Hugging Face directory"
     from transformers.utils import logging as hf_logging
@@ -409,7 +441,7 @@ def save_model(accelerator:Accelerator, model, path:Path, tokenizer=None):
             if not bars: hf_logging.enable_progress_bar()
     accelerator.wait_for_everyone()
 
-# %% ../nbs/05_train.ipynb 51
+# %% ../nbs/05_train.ipynb 57
 def make_accelerator(cfg:TrainConfig, run_dir:str|Path=None)->Accelerator:
     "An Accelerator for `cfg`: global batches split across processes, accumulation, precision, trackers"
     state = AcceleratorState._shared_state
@@ -420,7 +452,7 @@ def make_accelerator(cfg:TrainConfig, run_dir:str|Path=None)->Accelerator:
                        log_with=cfg.report_to or None,
                        project_config=ProjectConfiguration(project_dir=str(run_dir), logging_dir=str(Path(run_dir)/"logs")) if run_dir else None)
 
-# %% ../nbs/05_train.ipynb 53
+# %% ../nbs/05_train.ipynb 59
 @dataclass
 class Batches:
     "What the loop reads: training examples and how they are batched, and the validation examples"
@@ -430,7 +462,7 @@ class Batches:
     lengths: list = None          # example lengths for length grouping (None: no grouping)
     valid: object = None          # validation examples (None: no evaluation, no best/)
 
-# %% ../nbs/05_train.ipynb 54
+# %% ../nbs/05_train.ipynb 60
 @dataclass
 class Objective:
     "What the loop minimises and how it judges a checkpoint"
@@ -443,7 +475,7 @@ class Objective:
         lower = m.endswith("loss") or m in ("perplexity", "ece", "log_loss")
         return best is None or (new < best if lower else new > best)
 
-# %% ../nbs/05_train.ipynb 57
+# %% ../nbs/05_train.ipynb 63
 def plan_batches(data:Batches, cfg:TrainConfig, processes:int=1)->tuple:
     "The resumable sampler over global batches, the batches used per epoch (whole windows), and the run's optimizer steps"
     k, gb = cfg.grad_accum, data.batch_size * processes
@@ -458,13 +490,14 @@ def plan_batches(data:Batches, cfg:TrainConfig, processes:int=1)->tuple:
                          fix="use train.warmup_ratio=0.06 (a fraction of the run) instead, or train longer")
     return sampler, n_batches, total
 
-# %% ../nbs/05_train.ipynb 60
+# %% ../nbs/05_train.ipynb 66
 def prepare(model, data:Batches, cfg:TrainConfig, acc:Accelerator, sampler, total:int)->tuple:
     "Model, optimizer, schedule and loaders prepared by Accelerate, the optimizer inside its wrapper, and any in-backward hooks"
     collate = data.collate or Collator(0)
     train_dl = DataLoader(data.train, batch_sampler=sampler, collate_fn=collate, generator=torch.Generator().manual_seed(cfg.seed))
     eval_dl = (DataLoader(data.valid, batch_size=data.batch_size * acc.num_processes, collate_fn=collate,
                           generator=torch.Generator().manual_seed(cfg.seed)) if data.valid is not None else None)
+    if cfg.weights == "bf16": model.to(torch.bfloat16)                            # before the optimizer sees the parameters
     opt = make_optimizer(model, cfg); sched = make_scheduler(opt, cfg, total)
     model, opt, train_dl, sched = acc.prepare(model, opt, train_dl, sched)
     inner = getattr(opt, "optimizer", opt)                                          # ours, under Accelerate's wrapper
@@ -476,7 +509,7 @@ def prepare(model, data:Batches, cfg:TrainConfig, acc:Accelerator, sampler, tota
     if cfg.compile: model = torch.compile(model)
     return model, opt, sched, train_dl, eval_dl, inner, hooks
 
-# %% ../nbs/05_train.ipynb 62
+# %% ../nbs/05_train.ipynb 68
 def optimizer_step(model, window:list, acc:Accelerator, opt, sched, inner, hooks:list, cfg:TrainConfig, loss_fn:Callable,
                    state:TrainState, run_dir:Path)->dict:
     "One optimizer step over an accumulation window; its log record (loss, lr, gradient norm, tokens)"
@@ -494,7 +527,7 @@ def optimizer_step(model, window:list, acc:Accelerator, opt, sched, inner, hooks
     state.step += 1; state.batch_in_epoch += len(window); state.tokens_seen += int(toks)
     return {"step": state.step, "epoch": state.epoch, "loss": loss, "lr": sched.get_last_lr()[0], "grad_norm": float(gnorm), "tokens": toks}
 
-# %% ../nbs/05_train.ipynb 64
+# %% ../nbs/05_train.ipynb 70
 def evaluate_and_select(model, eval_dl, acc:Accelerator, objective:Objective, cfg:TrainConfig, state:TrainState, run_dir:Path,
                         callbacks:list, tokenizer=None):
     "Evaluate; log the metrics; keep best/ when `objective.metric_for_best` improves, else count towards early stopping"
@@ -510,7 +543,7 @@ def evaluate_and_select(model, eval_dl, acc:Accelerator, objective:Objective, cf
         state.bad_evals += 1
         state.stopped_early = bool(cfg.early_stopping_patience and state.bad_evals >= cfg.early_stopping_patience)
 
-# %% ../nbs/05_train.ipynb 65
+# %% ../nbs/05_train.ipynb 71
 def log_step(record:dict, seconds:float, flops_per_token:float, peak_flops:float, acc:Accelerator, cfg:TrainConfig,
              state:TrainState, run_dir:Path, callbacks:list):
     "Add throughput, MFU and peak memory to a step's record; write it every `log_every` steps; pass it to the callbacks"
@@ -522,7 +555,7 @@ def log_step(record:dict, seconds:float, flops_per_token:float, peak_flops:float
         if cfg.report_to: acc.log(record, step=state.step)
     for cb in callbacks: cb.on_step(state, record)
 
-# %% ../nbs/05_train.ipynb 67
+# %% ../nbs/05_train.ipynb 73
 def fit(model,                          # a (Hugging Face) model; every parameter is trained
         data:Batches,                   # what to train on, how it is batched, and what to validate on
         cfg:TrainConfig,                # optimizer, schedule, steps, evaluation and checkpoint settings

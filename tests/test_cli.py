@@ -1,6 +1,6 @@
 """The `llm_ft` command as a user runs it: every subcommand through the installed console script, on 2 processes,
 from a wheel installed into a fresh virtual environment, and the quickstart main job."""
-import csv, json, os, subprocess, sys, venv
+import csv, json, os, re, subprocess, sys, venv
 from pathlib import Path
 import pytest
 from llm_ft.core import read_json, read_jsonl
@@ -39,6 +39,11 @@ def test_every_subcommand(tmp_path, data, llm_ft_bin, offline_env):
     assert out.startswith("> the film was\n")
     out = ok("plan", "--model", tmp_path/"ft", "--batch_size", "4", "--seq_len", "32", "--budget_gb", "1")
     assert "fits in 1 GB" in out
+    lean = ok("plan", "--model", tmp_path/"ft", "--batch_size", "4", "--seq_len", "32", "--precision", "bf16",
+              "--optimizer_state", "factored", "--optimizer_in_backward")
+    assert "(factored state), bf16" in lean
+    per_param = lambda o: float(re.search(r"\(([\d.]+) bytes/param\)", o).group(1))
+    assert per_param(lean) < per_param(out) - 8
     out = ok("compare", tmp_path/"ft", tmp_path/"pre")
     assert "ft" in out and "pre" in out
     assert "lr: 0.0003" in ok("config", "finetune", "--config", "sample_sentiment")

@@ -22,8 +22,8 @@ def overrides(root, name, corpus, **extra):
 
 def losses(run): return {r["step"]: r["loss"] for r in read_jsonl(Path(run)/"metrics.jsonl") if "loss" in r}
 
-SAVERS = {"train.optimizer_in_backward": "true", "train.max_grad_norm": "null", "train.optimizer_state": "bf16",
-          "model.gradient_checkpointing": "true"}
+SAVERS = {"train.optimizer_in_backward": "true", "train.max_grad_norm": "null", "train.optimizer_state": "factored",
+          "train.weights": "bf16", "model.gradient_checkpointing": "true"}
 
 @pytest.mark.parametrize("extra", [{}, SAVERS], ids=["plain", "memory-savers"])
 def test_sigkill_then_resume_is_bit_identical(tmp_path, corpus, offline_env, extra):
@@ -44,6 +44,7 @@ def test_sigkill_then_resume_is_bit_identical(tmp_path, corpus, offline_env, ext
     assert losses(run) == losses(tmp_path/"full")
     a, b = load_file(tmp_path/"full"/"final"/"model.safetensors"), load_file(run/"final"/"model.safetensors")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert {v.dtype for v in b.values()} == {torch.bfloat16 if extra.get("train.weights") == "bf16" else torch.float32}
     assert not list(run.glob(".*tmp")), "the killed run's temporary directory was not cleaned"
     assert not list(ck.glob(".*tmp")), "a temporary checkpoint directory was left behind"
 
