@@ -218,10 +218,12 @@ class _FusedLinearCE(torch.autograd.Function):
         for s in range(0, h.shape[0], chunk):
             hc, yc = h[s:s+chunk], y[s:s+chunk]
             z = (hc @ W.t()).float()                                              # (n, V) for this chunk only
-            lse = torch.logsumexp(z, dim=-1)
-            total += (lse - z.gather(1, yc[:, None]).squeeze(1)).sum()
+            zy, zmax = z.gather(1, yc[:, None]), z.amax(dim=-1, keepdim=True)
+            e = z.sub_(zmax).exp_()                                               # in place: no second (n, V) buffer
+            den = e.sum(dim=-1, keepdim=True)
+            total += (zmax + den.log() - zy).sum()                                # logsumexp(z) - z_y
             if need_grad:
-                g = z.sub_(lse[:, None]).exp_()                                   # softmax, in place: one (n, V) buffer
+                g = e.div_(den)                                                   # softmax, still the same buffer
                 g[torch.arange(len(yc)), yc] -= 1                                 # softmax - onehot
                 gh[s:s+chunk] = (g.to(h.dtype) @ W)
                 gW.addmm_(g.t(), hc.float())
