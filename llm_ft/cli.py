@@ -193,8 +193,8 @@ def plan(*overrides:str,            # model.n_layer=24 model.n_embd=1024 data.vo
          batch_size:int=None,       # sequences per micro-batch (default: the config's data.batch_size)
          seq_len:int=None,          # tokens per sequence (default: data.max_length for fine-tuning, else the context)
          optimizer:str="adamw",     # adamw, adam or sgd (with momentum)
-         precision:str="fp32",      # fp32, bf16-mixed or fp16-mixed
-         optimizer_state:str="fp32", # fp32 or bf16 moments
+         precision:str="fp32",      # fp32, bf16-mixed, fp16-mixed, or bf16 (the weights themselves: train.weights=bf16)
+         optimizer_state:str="fp32", # fp32, bf16 or factored moments
          optimizer_in_backward:bool=False, # step each parameter as soon as its gradient is ready
          gradient_checkpointing:bool=None, # recompute activations in backward (default: the config's setting)
          budget_gb:float=None, # memory to fit in (default: this machine's GPU or RAM)
