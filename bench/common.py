@@ -31,15 +31,18 @@ def machine()->dict:
     return {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "cpu_model": model}
 
 class CoreMeter:
-    "with CoreMeter() as m: ...  -> m.wall_s, m.cores_used (process CPU seconds per wall second), m.contended"
+    "with CoreMeter() as m: ...  (or m.start() ... m.stop())  -> m.wall_s, m.cores_used (process CPU seconds per wall second), m.contended"
     def __init__(self, threads:int=None): self.threads = threads
-    def __enter__(self):
+    def start(self):
         self.t0, self.c0 = time.perf_counter(), time.process_time(); return self
-    def __exit__(self, *exc):
+    def stop(self):
         import torch
         self.wall_s = time.perf_counter() - self.t0
         self.cores_used = (time.process_time() - self.c0) / max(self.wall_s, 1e-9)
         self.contended = contended(self.cores_used, self.threads or torch.get_num_threads())
+        return self
+    def __enter__(self): return self.start()
+    def __exit__(self, *exc): self.stop()
 
 def contended(cores_used:float, threads:int)->bool:
     "True when a run got less than CONTENDED_SHARE of the threads it used"

@@ -101,8 +101,7 @@ def child(spec):
                           weights=o.get("weights", "fp32"), save_every=10**9, log_every=1)
         try: fit(model, Batches(rows, B, default_collate), cfg, tempfile.mkdtemp(prefix="llm_ft_mem_"), callbacks=[Rec()])
         except Done: pass
-        ours = o.get("optimizer_in_backward") or o.get("optimizer_state", "fp32") != "fp32" or o.get("weights", "fp32") != "fp32"
-        optim = "llm_ft AdamW" if ours else "torch AdamW"
+        optim = "llm_ft AdamW" if cfg.chunked_adamw else "torch AdamW"
     peak = max(peaks) - base
     print(json.dumps({"params": N, "peak_bytes": peak, "bytes_per_param": peak / N, "peak_rss_gb": max(peaks) / 2**30,
                       "s_per_step": sum(times[1:]) / max(1, len(times) - 1) if len(times) > 1 else times[0],

@@ -10,7 +10,7 @@ bench/results/pretrain_profile.json; other labels already there are kept, so the
 (with the commit it measured) beside the one after.
 """
 import argparse, json, tempfile
-from common import CoreMeter, RESULTS, write_result
+from common import CoreMeter, RESULTS, commit, write_result
 from pretrain_throughput import SHAPE, BATCH, T
 
 def profile(steps:int, top:int=12)->dict:
@@ -26,8 +26,8 @@ def profile(steps:int, top:int=12)->dict:
     prof = tprofile(activities=[ProfilerActivity.CPU])
     class Window(Callback):
         def on_step(self, state, record):
-            if state.step == 2: self.meter = CoreMeter().__enter__(); prof.start()
-            if state.step == 2 + steps: prof.stop(); self.meter.__exit__(None, None, None)
+            if state.step == 2: self.meter = CoreMeter().start(); prof.start()
+            if state.step == 2 + steps: prof.stop(); self.meter.stop()
     w = Window()
     cfg = TrainConfig(lr=3e-4, max_steps=steps + 3, schedule="cosine", max_grad_norm=1.0, log_every=10**6, keep_last=1, save_every=10**6)
     with tempfile.TemporaryDirectory() as d:
@@ -50,7 +50,6 @@ def main():
     for o in p["top_ops"]: print(f"{o['op'][:43]:<44}{o['self_ms_per_step']:>9.1f}{o['share']:>8.1%}{o['calls_per_step']:>12.1f}")
     f = RESULTS/"pretrain_profile.json"
     old = json.loads(f.read_text())["profiles"] if f.exists() else {}
-    from common import commit
     out = write_result("pretrain_profile", {"profiles": {**old, a.label: {"commit": commit(), **p}}})
     print("wrote", out)
 

@@ -12,9 +12,9 @@ import yaml
 from .core import LLMFTError, atomic_write
 
 # %% auto 0
-__all__ = ['ALIASES', 'RECIPES', 'CONFIG_DIR', 'from_dict', 'to_dict', 'ModelConfig', 'DataConfig', 'TrainConfig',
-           'PretrainConfig', 'FinetuneConfig', 'apply_overrides', 'shipped_configs', 'config_path', 'read_config_file',
-           'recipe_of', 'load_config', 'config_yaml', 'save_config']
+__all__ = ['ALIASES', 'RECIPES', 'CONFIG_DIR', 'from_dict', 'to_dict', 'ModelConfig', 'DataConfig', 'uses_chunked_adamw',
+           'TrainConfig', 'PretrainConfig', 'FinetuneConfig', 'apply_overrides', 'shipped_configs', 'config_path',
+           'read_config_file', 'recipe_of', 'load_config', 'config_yaml', 'save_config']
 
 # %% ../nbs/01_config.ipynb 6
 def _tname(tp)->str:
@@ -213,7 +213,16 @@ class DataConfig:
         _check(self.vocab_size >= 16, "vocab_size", f"must be at least 16, got {self.vocab_size}")
         _check(self.max_train_rows is None or self.max_train_rows >= 1, "max_train_rows", f"must be at least 1, got {self.max_train_rows}")
 
-# %% ../nbs/01_config.ipynb 19
+# %% ../nbs/01_config.ipynb 20
+def uses_chunked_adamw(optimizer:str,                 # adamw, adam or sgd
+                       optimizer_state:str="fp32",    # fp32, bf16 or factored moments
+                       optimizer_in_backward:bool=False, # the update inside backward
+                       weights:str="fp32",            # the weights' own precision
+                      )->bool:
+    "Does this setting need llm_ft's chunked AdamW rather than PyTorch's fused one?"
+    return optimizer in ("adamw", "adam") and (optimizer_state != "fp32" or optimizer_in_backward or weights != "fp32")
+
+# %% ../nbs/01_config.ipynb 21
 @dataclass
 class TrainConfig:
     "How to optimise: optimizer, schedule, batch arithmetic, evaluation and checkpoints"
@@ -242,6 +251,8 @@ class TrainConfig:
     seed: int = 0
     log_every: int = 10                 # steps between metrics.jsonl records
     report_to: list[str] = field(default_factory=list) # Accelerate trackers, e.g. [tensorboard]
+    @property
+    def chunked_adamw(self)->bool: return uses_chunked_adamw(self.optimizer, self.optimizer_state, self.optimizer_in_backward, self.weights)
     def validate(self):
         _check(self.lr > 0, "lr", f"must be positive, got {self.lr}")
         _check(self.weight_decay >= 0, "weight_decay", f"must be >= 0, got {self.weight_decay}")
@@ -270,7 +281,7 @@ class TrainConfig:
             _check(self.max_grad_norm is None, "optimizer_in_backward", "needs max_grad_norm=null: the global gradient norm "
                    "is known only after every parameter has been updated")
 
-# %% ../nbs/01_config.ipynb 20
+# %% ../nbs/01_config.ipynb 22
 @dataclass
 class PretrainConfig:
     "A causal-LM pretraining run: `pretrain(cfg)`"
@@ -281,7 +292,7 @@ class PretrainConfig:
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
-# %% ../nbs/01_config.ipynb 21
+# %% ../nbs/01_config.ipynb 23
 @dataclass
 class FinetuneConfig:
     "A full-parameter fine-tuning run: `finetune(cfg)`"
@@ -315,7 +326,7 @@ class FinetuneConfig:
 
 RECIPES = {"pretrain": PretrainConfig, "finetune": FinetuneConfig}
 
-# %% ../nbs/01_config.ipynb 27
+# %% ../nbs/01_config.ipynb 29
 def _parse_override(s:str)->tuple[list[str], object]:
     if "=" not in s or s.startswith("="):
         raise LLMFTError(f"override {s!r} is not of the form key.sub=value", fix="e.g. train.lr=1e-3")
@@ -324,14 +335,14 @@ def _parse_override(s:str)->tuple[list[str], object]:
     except yaml.YAMLError: val = raw
     return key.strip().split("."), val
 
-# %% ../nbs/01_config.ipynb 28
+# %% ../nbs/01_config.ipynb 30
 def _raw_if_text(hint, parsed, raw:str):
     "For text fields keep the override as typed (`{src}` is a template, not a YAML mapping) unless it is quoted or null"
     text = hint is str or (_is_union(hint) and str in get_args(hint))
     if not text or raw.strip()[:1] in ("'", '"') or parsed is None: return parsed
     return raw
 
-# %% ../nbs/01_config.ipynb 29
+# %% ../nbs/01_config.ipynb 31
 def apply_overrides(cfg, # a config dataclass instance
                     overrides:list[str]=()): # e.g. ["train.lr=1e-3", "data.batch_size=32"]
     "A new config with dotted `key.sub=value` overrides applied and checked"
@@ -351,14 +362,14 @@ def apply_overrides(cfg, # a config dataclass instance
                 node = node[k]
     return from_dict(type(cfg), d)
 
-# %% ../nbs/01_config.ipynb 34
+# %% ../nbs/01_config.ipynb 36
 CONFIG_DIR = Path(importlib.util.find_spec("llm_ft").origin).parent/"configs"   # package data
 
 def shipped_configs()->dict:
     "The configs shipped with llm_ft: {name: path}"
     return {p.stem: p for p in sorted(CONFIG_DIR.glob("*.yaml"))}
 
-# %% ../nbs/01_config.ipynb 35
+# %% ../nbs/01_config.ipynb 37
 def config_path(name_or_path:str|Path)->Path:
     "A YAML file's path: an existing file, or the name of a shipped config"
     p = Path(name_or_path)
@@ -369,7 +380,7 @@ def config_path(name_or_path:str|Path)->Path:
     raise LLMFTError("config file not found", where=str(name_or_path),
                      fix=f"did you mean {near[0]!r}?" if near else f"give a YAML file or a shipped config: {', '.join(shipped)}")
 
-# %% ../nbs/01_config.ipynb 36
+# %% ../nbs/01_config.ipynb 38
 def read_config_file(path:str|Path)->dict:
     "A YAML config file (or a shipped config's name) as a mapping, with YAML errors pointing at line and column"
     path = config_path(path)
@@ -381,13 +392,13 @@ def read_config_file(path:str|Path)->dict:
     if not isinstance(d, dict): raise LLMFTError(f"expected a mapping of config keys, got {type(d).__name__}", where=str(path))
     return d
 
-# %% ../nbs/01_config.ipynb 37
+# %% ../nbs/01_config.ipynb 39
 def recipe_of(d:dict|str|Path)->str:
     "The recipe a config belongs to (a mapping, or a file): its `recipe` key, else finetune if it names a task, else pretrain"
     d = d if isinstance(d, dict) else read_config_file(d)
     return d.get("recipe") or ("finetune" if "task" in d else "pretrain")
 
-# %% ../nbs/01_config.ipynb 38
+# %% ../nbs/01_config.ipynb 40
 def load_config(cls,                   # the config class, e.g. FinetuneConfig
                 path:str|Path=None,    # a YAML file or a shipped config's name; None starts from the defaults
                 overrides:list[str]=()): # dotted overrides applied after the file
@@ -403,13 +414,13 @@ def load_config(cls,                   # the config class, e.g. FinetuneConfig
     else: cfg = from_dict(cls, d)
     return apply_overrides(cfg, overrides)
 
-# %% ../nbs/01_config.ipynb 39
+# %% ../nbs/01_config.ipynb 41
 def config_yaml(cfg)->str:
     "The config as a YAML document in field order, opened by its recipe (so the file says how to run it)"
     recipe = next((k for k, v in RECIPES.items() if isinstance(cfg, v)), None)          # None for a section (cfg.data)
     return yaml.safe_dump({**({"recipe": recipe} if recipe else {}), **to_dict(cfg)}, sort_keys=False, allow_unicode=True)
 
-# %% ../nbs/01_config.ipynb 40
+# %% ../nbs/01_config.ipynb 42
 def save_config(cfg, path:str|Path)->Path:
     "Atomically write the resolved `cfg` as YAML to `path`"
     with atomic_write(path) as f: f.write(config_yaml(cfg))

@@ -17,7 +17,7 @@ from transformers.cache_utils import Cache, DynamicCache
 from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.modeling_outputs import BaseModelOutputWithPast, CausalLMOutputWithPast, SequenceClassifierOutput
 from .core import LLMFTError, resolve_model_path, model_dir, warn
-from .config import ModelConfig
+from .config import ModelConfig, uses_chunked_adamw
 
 # %% auto 0
 __all__ = ['HEADS', 'GPTConfig', 'gpt_config', 'CausalSelfAttention', 'MLP', 'Block', 'GPTPreTrainedModel', 'GPTModel',
@@ -606,7 +606,7 @@ def plan_memory(config:GPTConfig,              # the model shape (or any config 
     loss = (B * T * d * 4 + V * d * 4 + min(1024, B * T) * V * 4) if fused_loss else 3 * B * T * V * 4  # fused: grads + one chunk
     if fused_loss and wb == 2: loss += V * d * 2                                 # its fp32 weight gradient cast to bf16
     largest = max(V * d, 4 * d * d)                                              # the biggest single gradient
-    ours = optimizer != "sgd" and (optimizer_state != "fp32" or optimizer_in_backward or wb == 2)  # the chunked AdamW: fp32
+    ours = uses_chunked_adamw(optimizer, optimizer_state, optimizer_in_backward, "bf16" if wb == 2 else "fp32")  # llm_ft's AdamW: fp32
     scratch = 4 * 2**20 * (1 + 3 * (optimizer_state != "fp32") + 2 * (wb == 2)) if ours else 0  # temporaries of one 2^20 chunk
     return MemoryPlan(params=N, weights=N * wb, gradients=largest * wb if optimizer_in_backward else N * wb,
                       optimizer=N * n_states * _STATE_BYTES[optimizer_state] + scratch, activations=acts, loss=loss,

@@ -48,7 +48,7 @@ def make_optimizer(model:torch.nn.Module, cfg:TrainConfig)->torch.optim.Optimize
     groups = param_groups(model, cfg.weight_decay)
     if cfg.optimizer == "adam":
         for g in groups: g["weight_decay"] = 0.0                               # Adam = AdamW without decay here
-    if cfg.optimizer in ("adamw", "adam") and (cfg.optimizer_state != "fp32" or cfg.optimizer_in_backward or cfg.weights != "fp32"):
+    if cfg.chunked_adamw:                                                       # a memory saver: llm_ft's AdamW
         return AdamW(groups, lr=cfg.lr, betas=tuple(cfg.betas), state_dtype=STATE_DTYPES[cfg.optimizer_state],
                      factored=cfg.optimizer_state == "factored")
     fused = {"fused": True} if _fusable(model) else {}                          # one kernel over all tensors, not ~12 passes each
