@@ -98,6 +98,16 @@ def run_trainer(train, dev, tok, init, out, mode, seed=0, epochs=3, classifier="
     with CoreMeter() as m: tr.train()
     return measured(model, train, dev, tok, coll, m, epochs)
 
+def sst2(folder, rows:int):
+    "The benchmark's data: `rows` shuffled SST-2 train sentences and the whole dev split, tokenized by a BPE trained on train"
+    sst = get_dataset("sst2", folder=folder)
+    train = sst.split("train").to_list()
+    tok = train_bpe_tokenizer([r["text"] for r in train], vocab_size=8192, max_length=T)
+    random.Random(0).shuffle(train)
+    enc = lambda rs: tokenize_classification(datasets.Dataset.from_list([{"text": r["text"], "labels": int(r["label"] == "positive")} for r in rs]),
+                                             tok, "text", T, label_column="labels")
+    return enc(train[:rows]), enc(sst.split("dev").to_list()).remove_columns(["length"]), tok
+
 def summary(runs):
     "Mean over seeds, accuracy spread kept"
     acc = np.array([r["accuracy"] for r in runs])
@@ -113,13 +123,7 @@ def main():
     ap.add_argument("--epochs", type=int, default=3, help="a budget at which the models learn (dev accuracy well above chance)")
     a = ap.parse_args()
     torch.set_num_threads(min(2, os.cpu_count()))
-    sst = get_dataset("sst2", folder=a.data)
-    rows = sst.split("train").to_list()
-    tok = train_bpe_tokenizer([r["text"] for r in rows], vocab_size=8192, max_length=T)
-    random.Random(0).shuffle(rows)
-    enc = lambda rs: tokenize_classification(datasets.Dataset.from_list([{"text": r["text"], "labels": int(r["label"] == "positive")} for r in rs]),
-                                             tok, "text", T, label_column="labels")
-    train, dev = enc(rows[:a.rows]), enc(sst.split("dev").to_list()).remove_columns(["length"])
+    train, dev, tok = sst2(a.data, a.rows)
     hf = hf_model(tok); init = hf.state_dict()
     x = torch.tensor([[5, 9, 300, 41, 7, 2], [17, 80, 6, tok.pad_token_id, tok.pad_token_id, tok.pad_token_id]])
     gap = (hf.eval()(x, attention_mask=(x != tok.pad_token_id).long()).logits - our_model(hf).eval()(x, attention_mask=(x != tok.pad_token_id).long()).logits).abs().max()
