@@ -5,7 +5,8 @@ A timing taken while something else ran on the machine is not a measurement of t
 `CoreMeter`, which reads the process's CPU time (all threads) over its wall time: on a quiet 2-core machine a run that
 uses both threads gets about 2.0 cores; a run that got less than `CONTENDED_SHARE` of the threads it asked for shared the
 machine, is marked `contended`, and is kept out of headline ratios. MFU is reported against the best matmul peak ever
-stored in the result file (`quiet_peak_gflops`), not against a peak measured inside a run that may have been contended.
+stored in the result file (`quiet_peak_gflops`), not against a peak measured inside a run that may have been contended;
+a peak stored by another CPU model is ignored (the file records the machine it was measured on).
 """
 import json, os, subprocess, time
 from pathlib import Path
@@ -49,10 +50,13 @@ def contended(cores_used:float, threads:int)->bool:
     return cores_used < CONTENDED_SHARE * threads
 
 def stored_peak(name:str)->float:
-    "The best quiet matmul peak (GFLOP/s) already stored in results/<name>.json, 0 if none"
+    "The best quiet matmul peak (GFLOP/s) already stored in results/<name>.json, 0 if none or if it was measured on another machine"
     f = RESULTS/f"{name}.json"
-    try: return float(json.loads(f.read_text()).get("quiet_peak_gflops") or 0)
+    try: stored = json.loads(f.read_text())
     except (OSError, ValueError): return 0.0
+    if stored.get("machine", {}).get("cpu_model") != machine()["cpu_model"] or stored["machine"].get("cpu_count") != os.cpu_count():
+        return 0.0                                   # another CPU's peak is no denominator for this one's FLOP/s
+    return float(stored.get("quiet_peak_gflops") or 0)
 
 def write_result(name:str, result:dict)->Path:
     "results/<name>.json, with the commit and the machine, written atomically"

@@ -9,11 +9,11 @@ the token values). `--task classify`: the classification throughput benchmark's 
 SST-2 sentences, length-grouped batches of 16, fp32 AdamW, clipping 1.0). The profiler runs inside the loop, from the end
 of step 2 to the end of step 2 + --steps, so it sees exactly what `fit` runs: forward, the loss, backward, clipping, the
 AdamW update and the loop's own work. The result is stored under --label in bench/results/pretrain_profile.json; other
-labels already there are kept, so the file holds the profile before a change (with the commit it measured) beside the one
-after.
+labels already there are kept, so the file holds the profile before a change (with the commit and machine it measured) beside
+the one after.
 """
 import argparse, json, tempfile
-from common import CoreMeter, RESULTS, commit, write_result
+from common import CoreMeter, RESULTS, commit, machine, write_result
 from pretrain_throughput import SHAPE, BATCH, T
 
 def pretrain_run(steps:int):
@@ -77,7 +77,7 @@ def main():
     for o in p["top_ops"]: print(f"{o['op'][:43]:<44}{o['self_ms_per_step']:>9.1f}{o['share']:>8.1%}{o['calls_per_step']:>12.1f}")
     f = RESULTS/"pretrain_profile.json"
     old = json.loads(f.read_text())["profiles"] if f.exists() else {}
-    out = write_result("pretrain_profile", {"profiles": {**old, label: {"commit": commit(), **p}}})
+    out = write_result("pretrain_profile", {"profiles": {**old, label: {"commit": commit(), "machine": machine(), **p}}})
     print("wrote", out)
 
 if __name__ == "__main__": main()
