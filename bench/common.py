@@ -31,10 +31,26 @@ def machine()->dict:
             if Path("/proc/cpuinfo").exists() else None
     return {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "cpu_model": model}
 
+def matmul_gflops(n:int=1024, repeats:int=5)->float:
+    "fp32 matmul GFLOP/s measured now (llm_ft.train.matmul_peak_flops caches one answer per process; this probe is fresh each call)"
+    import torch
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(n, n, generator=g), torch.randn(n, n, generator=g)
+    best = float("inf")
+    for _ in range(repeats + 1):
+        t0 = time.perf_counter(); a @ b; best = min(best, time.perf_counter() - t0)
+    return 2 * n**3 / best / 1e9
+
+def slow_host(peak_gflops:float, best_gflops:float)->bool:
+    "True when a run's matmul probe fell under CONTENDED_SHARE of the machine's best: the host under the VM was busy"
+    return peak_gflops < CONTENDED_SHARE * best_gflops
+
 class CoreMeter:
-    "with CoreMeter() as m: ...  (or m.start() ... m.stop())  -> m.wall_s, m.cores_used (process CPU seconds per wall second), m.contended"
-    def __init__(self, threads:int=None): self.threads = threads
+    """with CoreMeter() as m: ...  (or m.start() ... m.stop())  -> m.wall_s, m.cores_used (process CPU seconds per wall second), m.contended;
+    with `probe=True` it first measures the matmul peak (m.peak_gflops), which a busy host lowers though the process gets its cores"""
+    def __init__(self, threads:int=None, probe:bool=False): self.threads, self.probe = threads, probe
     def start(self):
+        if self.probe: self.peak_gflops = matmul_gflops()
         self.t0, self.c0 = time.perf_counter(), time.process_time(); return self
     def stop(self):
         import torch

@@ -17,7 +17,7 @@ trains; the file keeps the best). Prints a table and writes bench/results/pretra
 import argparse, json, os, subprocess, sys, tempfile, time
 from pathlib import Path
 import numpy as np
-from common import CONTENDED_SHARE, contended, stored_peak, write_result
+from common import contended, slow_host, stored_peak, write_result
 
 SHAPE = dict(vocab_size=8192, n_positions=256, n_embd=256, n_layer=4, n_head=4)
 BATCH, T = 16, 256
@@ -92,14 +92,13 @@ def main():
             runs.append({**json.loads(out.read_text()), "round": r})
     def host_peak():                                      # this machine's best matmul peak so far, from runs that got their cores
         return max([stored_peak("pretrain_throughput")] + [x["peak_gflops"] for x in runs if not x["contended"]])
-    def slow_host(x): return x["peak_gflops"] < CONTENDED_SHARE * host_peak()
-    quiet = lambda k: [x for x in runs if x["kind"] == k and not x["contended"] and not slow_host(x)]
+    quiet = lambda k: [x for x in runs if x["kind"] == k and not x["contended"] and not slow_host(x["peak_gflops"], host_peak())]
     for r in range(a.rounds): round_(r, kinds)
     for r in range(a.rounds, a.rounds + a.extra):
         if not (short := [k for k in kinds if not quiet(k)]): break
         print(f"contended runs for {short}: another round", flush=True); round_(r, short)
     peak = host_peak() or max(x["peak_gflops"] for x in runs)   # no quiet peak at all: the best one measured (and the file says contended)
-    for x in runs: x["mfu"], x["slow_host"] = x["tokens_per_s"] * x["flops_per_token"] / (peak * 1e9), slow_host(x)
+    for x in runs: x["mfu"], x["slow_host"] = x["tokens_per_s"] * x["flops_per_token"] / (peak * 1e9), slow_host(x["peak_gflops"], peak)
     best = {k: max(quiet(k) or [x for x in runs if x["kind"] == k], key=lambda x: x["tokens_per_s"]) for k in kinds}
     print(f"{'contender':16}{'tokens/s':>10}{'MFU':>8}{'cores':>7}{'s/step':>8}{'peak RSS MB':>13}")
     for k in kinds:
