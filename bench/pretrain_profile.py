@@ -7,10 +7,11 @@ Pretraining (the default): the model, batch and optimizer of the pretraining thr
 256, vocab 8192, batch 16, fp32 AdamW, clipping 1.0), trained by `fit` on random tokens (operator times do not depend on
 the token values). `--task classify`: the classification throughput benchmark's llm_ft run (the same-shaped classifier on
 SST-2 sentences, length-grouped batches of 16, fp32 AdamW, clipping 1.0). The profiler runs inside the loop, from the end
-of step 2 to the end of step 2 + --steps, so it sees exactly what `fit` runs: forward, the loss, backward, clipping, the
-AdamW update and the loop's own work. The result is stored under --label in bench/results/pretrain_profile.json; other
-labels already there are kept, so the file holds the profile before a change (with the commit and machine it measured) beside
-the one after.
+of step 2 + --steps to the end of step 2 + 2 * --steps, so it sees exactly what `fit` runs: forward, the loss, backward,
+clipping, the AdamW update and the loop's own work; the --steps before it are timed without the profiler, whose own
+bookkeeping (one record per operator call, on the main thread) slows a step of many small operators. The result is stored
+under --label in bench/results/pretrain_profile.json; other labels already there are kept, so the file holds the profile
+before a change (with the commit and machine it measured) beside the one after.
 """
 import argparse, json, tempfile
 from common import CoreMeter, RESULTS, commit, machine, write_result
@@ -25,8 +26,8 @@ def pretrain_run(steps:int):
     from llm_ft.train import Batches
     torch.manual_seed(0)
     g = torch.Generator().manual_seed(1)
-    rows = [{"input_ids": x, "labels": x} for x in torch.randint(0, SHAPE["vocab_size"], (BATCH * (steps + 3), T), generator=g)]
-    cfg = TrainConfig(lr=3e-4, max_steps=steps + 3, schedule="cosine", max_grad_norm=1.0, log_every=10**6, keep_last=1, save_every=10**6)
+    rows = [{"input_ids": x, "labels": x} for x in torch.randint(0, SHAPE["vocab_size"], (BATCH * (2 * steps + 3), T), generator=g)]
+    cfg = TrainConfig(lr=3e-4, max_steps=2 * steps + 3, schedule="cosine", max_grad_norm=1.0, log_every=10**6, keep_last=1, save_every=10**6)
     return GPTForCausalLM(GPTConfig(**SHAPE)), Batches(rows, BATCH, default_collate), cfg, None
 
 def classify_run(steps:int):
@@ -37,7 +38,7 @@ def classify_run(steps:int):
     from llm_ft.tasks import classification_loss
     from llm_ft.train import Batches, Objective
     train, _, tok = ct.sst2(None, 2000)
-    cfg = TrainConfig(lr=ct.LR, weight_decay=0.01, schedule="linear", min_lr_ratio=0.0, max_steps=steps + 3, max_grad_norm=1.0,
+    cfg = TrainConfig(lr=ct.LR, weight_decay=0.01, schedule="linear", min_lr_ratio=0.0, max_steps=2 * steps + 3, max_grad_norm=1.0,
                       log_every=10**6, save_every=10**9, eval_every=10**9)
     batches = Batches(train.remove_columns(["length"]), ct.BS, Collator(tok.pad_token_id), train["length"])
     return ct.our_model(ct.hf_model(tok)), batches, cfg, Objective(loss=classification_loss(FinetuneConfig()))
@@ -49,10 +50,11 @@ def profile(steps:int, task:str="pretrain", top:int=12)->dict:
     torch.set_num_threads(2)
     model, batches, cfg, objective = (classify_run if task == "classify" else pretrain_run)(steps)
     prof = tprofile(activities=[ProfilerActivity.CPU])
-    class Window(Callback):
+    class Window(Callback):                        # `steps` steps timed without the profiler, then the same number profiled
         def on_step(self, state, record):
-            if state.step == 2: self.meter = CoreMeter().start(); prof.start()
-            if state.step == 2 + steps: prof.stop(); self.meter.stop()
+            if state.step == 2: self.plain = CoreMeter().start()
+            if state.step == 2 + steps: self.plain.stop(); self.meter = CoreMeter().start(); prof.start()
+            if state.step == 2 + 2 * steps: prof.stop(); self.meter.stop()
     w = Window()
     with tempfile.TemporaryDirectory() as d:
         fit(model, batches, cfg, d, objective, callbacks=[w])
@@ -61,7 +63,8 @@ def profile(steps:int, task:str="pretrain", top:int=12)->dict:
     ops = [{"op": e.key, "self_ms_per_step": e.self_cpu_time_total / 1e3 / steps, "share": e.self_cpu_time_total / total,
             "calls_per_step": e.count / steps} for e in ev[:top]]
     return {"task": task, "steps": steps, "s_per_step": w.meter.wall_s / steps, "cores_used": w.meter.cores_used,
-            "contended": w.meter.contended, "self_cpu_ms_per_step": total / 1e3 / steps, "top_ops": ops}
+            "contended": w.meter.contended, "s_per_step_unprofiled": w.plain.wall_s / steps, "cores_used_unprofiled": w.plain.cores_used,
+            "self_cpu_ms_per_step": total / 1e3 / steps, "top_ops": ops}
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -72,7 +75,8 @@ def main():
     a = ap.parse_args()
     label, steps = a.label or ("classify" if a.task == "classify" else "current"), a.steps or (100 if a.task == "classify" else 5)
     p = profile(steps, a.task, a.top)
-    print(f"{steps} profiled steps, {p['s_per_step']:.3f} s/step, {p['cores_used']:.2f} cores" + ("  CONTENDED" if p["contended"] else ""))
+    print(f"{steps} steps unprofiled: {p['s_per_step_unprofiled']:.3f} s/step, {p['cores_used_unprofiled']:.2f} cores; "
+          f"{steps} profiled: {p['s_per_step']:.3f} s/step, {p['cores_used']:.2f} cores" + ("  CONTENDED" if p["contended"] else ""))
     print(f"{'op':<44}{'ms/step':>9}{'share':>8}{'calls/step':>12}")
     for o in p["top_ops"]: print(f"{o['op'][:43]:<44}{o['self_ms_per_step']:>9.1f}{o['share']:>8.1%}{o['calls_per_step']:>12.1f}")
     f = RESULTS/"pretrain_profile.json"
