@@ -32,14 +32,9 @@ def machine()->dict:
     return {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "cpu_model": model}
 
 def matmul_gflops(n:int=1024, repeats:int=5)->float:
-    "fp32 matmul GFLOP/s measured now (llm_ft.train.matmul_peak_flops caches one answer per process; this probe is fresh each call)"
-    import torch
-    g = torch.Generator().manual_seed(0)
-    a, b = torch.randn(n, n, generator=g), torch.randn(n, n, generator=g)
-    best = float("inf")
-    for _ in range(repeats + 1):
-        t0 = time.perf_counter(); a @ b; best = min(best, time.perf_counter() - t0)
-    return 2 * n**3 / best / 1e9
+    "fp32 matmul GFLOP/s measured now: llm_ft's own probe without the per-process cache of `matmul_peak_flops`"
+    from llm_ft.train import _peak_flops
+    return _peak_flops.__wrapped__("cpu", n, repeats) / 1e9
 
 def slow_host(peak_gflops:float, best_gflops:float)->bool:
     "True when a run's matmul probe fell under CONTENDED_SHARE of the machine's best: the host under the VM was busy"
@@ -70,7 +65,8 @@ def stored_peak(name:str)->float:
     f = RESULTS/f"{name}.json"
     try: stored = json.loads(f.read_text())
     except (OSError, ValueError): return 0.0
-    if stored.get("machine", {}).get("cpu_model") != machine()["cpu_model"] or stored["machine"].get("cpu_count") != os.cpu_count():
+    here, there = machine(), stored.get("machine", {})
+    if (there.get("cpu_model"), there.get("cpu_count")) != (here["cpu_model"], here["cpu_count"]):
         return 0.0                                   # another CPU's peak is no denominator for this one's FLOP/s
     return float(stored.get("quiet_peak_gflops") or 0)
 

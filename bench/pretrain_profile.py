@@ -33,15 +33,10 @@ def pretrain_run(steps:int):
 def classify_run(steps:int):
     "Model, batches, config and objective of the classification throughput benchmark's llm_ft run"
     import classify_throughput as ct
-    from llm_ft.config import TrainConfig, FinetuneConfig
     from llm_ft.data import Collator
-    from llm_ft.tasks import classification_loss
-    from llm_ft.train import Batches, Objective
     train, _, tok = ct.sst2(None, 2000)
-    cfg = TrainConfig(lr=ct.LR, weight_decay=0.01, schedule="linear", min_lr_ratio=0.0, max_steps=2 * steps + 3, max_grad_norm=1.0,
-                      log_every=10**6, save_every=10**9, eval_every=10**9)
-    batches = Batches(train.remove_columns(["length"]), ct.BS, Collator(tok.pad_token_id), train["length"])
-    return ct.our_model(ct.hf_model(tok)), batches, cfg, Objective(loss=classification_loss(FinetuneConfig()))
+    batches, cfg, objective = ct.llm_ft_recipe(train, Collator(tok.pad_token_id), max_steps=2 * steps + 3, log_every=10**6)
+    return ct.our_model(ct.hf_model(tok)), batches, cfg, objective
 
 def profile(steps:int, task:str="pretrain", top:int=12)->dict:
     import torch
