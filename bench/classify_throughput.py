@@ -1,6 +1,6 @@
 """Classification fine-tuning throughput: llm_ft vs Hugging Face `Trainer`, same GPT-2-shaped classifier, same data, same run.
 
-    python bench/classify_throughput.py [--data FOLDER] [--rows 2000] [--epochs 3] [--seeds 3]
+    python bench/classify_throughput.py [--data FOLDER] [--rows 2000] [--epochs 3] [--seeds 3] [--retries 2]
 
 Full fine-tuning of a GPT-2-shaped classifier (4 layers, 256 wide, 4 heads, vocab 8192 from a byte-level BPE trained on SST-2
 train, exact GELU, no dropout) for three epochs over 2,000 SST-2 train rows, batch 16, max length 128, AdamW lr 5e-4, weight
@@ -16,7 +16,8 @@ all of them:
 Every contender runs once per data-order seed (`--seeds`): dev accuracy is reported as mean and spread, and "equally well"
 means within the seeds' spread. Reported: examples/s over the whole training call (llm_ft includes writing final/, Trainer
 saves nothing), the cores the run really used (CPU time / wall; < 1.8 of 2 is marked contended and kept out of the
-headline, as is a run whose matmul probe just before it gave under 0.9 of the best: a busy host under the VM), the share
+headline, as is a run whose matmul probe just before it gave under 0.9 of the machine's best: a busy host under the VM; such a run is
+re-run, same seed, up to --retries times), the share
 of padded tokens the model saw, SST-2 dev accuracy (one scorer for all). Prints a table and writes
 bench/results/classify_throughput.json.
 """
@@ -28,7 +29,7 @@ import torch
 import datasets
 from transformers import Trainer, TrainingArguments, DataCollatorWithPadding, default_data_collator
 from transformers.utils import logging as hf_logging
-from common import CONTENDED_SHARE, CoreMeter, slow_host, write_result
+from common import CONTENDED_SHARE, CoreMeter, slow_host, stored_peak, write_result
 from llm_ft.config import TrainConfig, FinetuneConfig
 from llm_ft.data import tokenize_classification, Collator, PaddingMeter
 from llm_ft.datasets import get_dataset
@@ -127,6 +128,7 @@ def main():
     ap.add_argument("--rows", type=int, default=2000)
     ap.add_argument("--seeds", type=int, default=3, help="data-order seeds, for every contender")
     ap.add_argument("--epochs", type=int, default=3, help="a budget at which the models learn (dev accuracy well above chance)")
+    ap.add_argument("--retries", type=int, default=2, help="re-runs, at most, of a contended run (same seed)")
     a = ap.parse_args()
     torch.set_num_threads(min(2, os.cpu_count()))
     train, dev, tok = sst2(a.data, a.rows)
@@ -142,11 +144,17 @@ def main():
                      for mode in ("max_length", "dynamic", "group_by_length")},
                   "Trainer (group_by_length) + llm_ft classifier": lambda s: run_trainer(train, dev, tok, init, out, "group_by_length", s, E, "ours"),
                   "llm_ft loop + HF classifier": lambda s: run_llm_ft(train, dev, tok, init, out, s, E, "hf")}
-    runs = {k: [] for k in contenders}
+    runs, tries = {k: [] for k in contenders}, []
+    quiet_peak = lambda: max([stored_peak("pretrain_throughput"), stored_peak("classify_throughput")] + [r["peak_gflops"] for r in tries if not r["contended"]])
     for s in seeds:                                           # seed by seed, every contender in turn: machine noise hits them all
-        for k, run in contenders.items(): runs[k].append(run(s))
-    probes = [(r["contended"], r["peak_gflops"]) for rs in runs.values() for r in rs]
-    best_gflops = max([p for c, p in probes if not c] or [p for _, p in probes])
+        for k, run in contenders.items():
+            for attempt in range(1 + a.retries):              # the same seed trains the same model: a re-run repeats only the timing
+                tries.append(r := run(s))
+                if not (r["contended"] or slow_host(r["peak_gflops"], quiet_peak())): break
+                print(f"{k}, seed {s}: contended ({r['cores_used']:.2f} cores, matmul probe {r['peak_gflops']:.0f} GFLOP/s)"
+                      + (", again" if attempt < a.retries else ", kept as contended"), flush=True)
+            runs[k].append(r)
+    best_gflops = quiet_peak() or max(r["peak_gflops"] for r in tries)
     res = {k: summary(rs, best_gflops) for k, rs in runs.items()}
     trainer = {k: v for k, v in res.items() if k.startswith("Trainer (") and k.endswith(")")}
     best = max((v["examples_per_s"], k) for k, v in trainer.items())
@@ -167,7 +175,7 @@ def main():
     f = write_result("classify_throughput", {"rows": a.rows, "epochs": E, "seeds": a.seeds, "results": res, "best_trainer": best[1],
                                              "ratio_vs_best_trainer": ratio, "accuracy_parity": parity, "uncontended": clean,
                                              "loop_only_ratio": round(loop, 3), "model_only_ratio": round(model, 3), "init_logit_gap": float(gap.detach()),
-                                             "best_peak_gflops": best_gflops})
+                                             "quiet_peak_gflops": best_gflops, "retried_runs": len(tries) - sum(map(len, runs.values()))})
     print("wrote", f)
 
 if __name__ == "__main__": main()
