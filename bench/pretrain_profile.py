@@ -15,20 +15,18 @@ before a change (with the commit and machine it measured) beside the one after.
 """
 import argparse, json, tempfile
 from common import CoreMeter, RESULTS, commit, machine, write_result
-from pretrain_throughput import SHAPE, BATCH, T
+from pretrain_throughput import SHAPE, BATCH, T, llm_ft_config
 
 def pretrain_run(steps:int):
     "Model, batches, config and objective of the pretraining throughput benchmark, on random tokens"
     import torch
     from torch.utils.data import default_collate
-    from llm_ft.config import TrainConfig
     from llm_ft.model import GPTConfig, GPTForCausalLM
     from llm_ft.train import Batches
     torch.manual_seed(0)
     g = torch.Generator().manual_seed(1)
     rows = [{"input_ids": x, "labels": x} for x in torch.randint(0, SHAPE["vocab_size"], (BATCH * (2 * steps + 3), T), generator=g)]
-    cfg = TrainConfig(lr=3e-4, max_steps=2 * steps + 3, schedule="cosine", max_grad_norm=1.0, log_every=10**6, keep_last=1, save_every=10**6)
-    return GPTForCausalLM(GPTConfig(**SHAPE)), Batches(rows, BATCH, default_collate), cfg, None
+    return GPTForCausalLM(GPTConfig(**SHAPE)), Batches(rows, BATCH, default_collate), llm_ft_config(2 * steps + 3), None
 
 def classify_run(steps:int):
     "Model, batches, config and objective of the classification throughput benchmark's llm_ft run"

@@ -22,12 +22,16 @@ from common import contended, slow_host, stored_peak, write_result
 SHAPE = dict(vocab_size=8192, n_positions=256, n_embd=256, n_layer=4, n_head=4)
 BATCH, T = 16, 256
 
+def llm_ft_config(steps:int):
+    "llm_ft's side of the benchmark: fp32 AdamW at 3e-4, cosine schedule, clipping at 1.0; no logging or checkpoints in the timed steps"
+    from llm_ft.config import TrainConfig
+    return TrainConfig(lr=3e-4, max_steps=steps, schedule="cosine", max_grad_norm=1.0, log_every=10**6, keep_last=1, save_every=10**6)
+
 def worker(kind, tokens_path, steps, out):
     import torch
     from torch.utils.data import Dataset
     from llm_ft.model import GPTConfig, GPTForCausalLM, flops_per_token
     from llm_ft.train import matmul_peak_flops, peak_memory_bytes, Callback, fit, Batches
-    from llm_ft.config import TrainConfig
     torch.manual_seed(0)
     toks = np.fromfile(tokens_path, dtype=np.uint16).astype(np.int64)
     n = len(toks) // T
@@ -42,7 +46,7 @@ def worker(kind, tokens_path, steps, out):
             def on_step(self, state, record): stamps.append(time.perf_counter()); cpu.append(time.process_time())
         from torch.utils.data import default_collate
         model = GPTForCausalLM(GPTConfig(**SHAPE))
-        cfg = TrainConfig(lr=3e-4, max_steps=steps, schedule="cosine", max_grad_norm=1.0, log_every=10**6, keep_last=1)
+        cfg = llm_ft_config(steps)
         with tempfile.TemporaryDirectory() as d:
             stamps.append(time.perf_counter()); cpu.append(time.process_time())
             fit(model, Batches(Blocks(), BATCH, default_collate), cfg, d, callbacks=[Stamp()])
