@@ -16,10 +16,9 @@ all of them:
 Every contender runs once per data-order seed (`--seeds`): dev accuracy is reported as mean and spread, and "equally well"
 means within the seeds' spread. Reported: examples/s over the whole training call (llm_ft includes writing final/, Trainer
 saves nothing), the cores the run really used (CPU time / wall; < 1.8 of 2 is marked contended and kept out of the
-headline, as is a run whose matmul probe just before it gave under 0.9 of the machine's best: a busy host under the VM; such a run is
-re-run, same seed, up to --retries times), the share
-of padded tokens the model saw, SST-2 dev accuracy (one scorer for all). Prints a table and writes
-bench/results/classify_throughput.json.
+headline, as is a run whose matmul probe just before it gave under 0.9 of the machine's best: a busy host under the VM; such
+a run is re-run, same seed, up to --retries times), the share of padded tokens the model saw, SST-2 dev accuracy (one
+scorer for all). Prints a table and writes bench/results/classify_throughput.json.
 """
 import argparse, json, os, random, tempfile
 import numpy as np
@@ -29,7 +28,7 @@ import torch
 import datasets
 from transformers import Trainer, TrainingArguments, DataCollatorWithPadding, default_data_collator
 from transformers.utils import logging as hf_logging
-from common import CONTENDED_SHARE, CoreMeter, slow_host, stored_peak, write_result
+from common import CONTENDED_SHARE, CoreMeter, quiet_peak, slow_host, stored_peak, write_result
 from llm_ft.config import TrainConfig, FinetuneConfig
 from llm_ft.data import tokenize_classification, Collator, PaddingMeter
 from llm_ft.datasets import get_dataset
@@ -145,16 +144,16 @@ def main():
                   "Trainer (group_by_length) + llm_ft classifier": lambda s: run_trainer(train, dev, tok, init, out, "group_by_length", s, E, "ours"),
                   "llm_ft loop + HF classifier": lambda s: run_llm_ft(train, dev, tok, init, out, s, E, "hf")}
     runs, tries = {k: [] for k in contenders}, []
-    quiet_peak = lambda: max([stored_peak("pretrain_throughput"), stored_peak("classify_throughput")] + [r["peak_gflops"] for r in tries if not r["contended"]])
+    stored = max(stored_peak("pretrain_throughput"), stored_peak("classify_throughput"))
     for s in seeds:                                           # seed by seed, every contender in turn: machine noise hits them all
         for k, run in contenders.items():
             for attempt in range(1 + a.retries):              # the same seed trains the same model: a re-run repeats only the timing
                 tries.append(r := run(s))
-                if not (r["contended"] or slow_host(r["peak_gflops"], quiet_peak())): break
+                if not (r["contended"] or slow_host(r["peak_gflops"], quiet_peak(stored, tries))): break
                 print(f"{k}, seed {s}: contended ({r['cores_used']:.2f} cores, matmul probe {r['peak_gflops']:.0f} GFLOP/s)"
                       + (", again" if attempt < a.retries else ", kept as contended"), flush=True)
             runs[k].append(r)
-    best_gflops = quiet_peak() or max(r["peak_gflops"] for r in tries)
+    best_gflops = quiet_peak(stored, tries) or max(r["peak_gflops"] for r in tries)
     res = {k: summary(rs, best_gflops) for k, rs in runs.items()}
     trainer = {k: v for k, v in res.items() if k.startswith("Trainer (") and k.endswith(")")}
     best = max((v["examples_per_s"], k) for k, v in trainer.items())

@@ -70,6 +70,10 @@ def stored_peak(name:str)->float:
         return 0.0                                   # another CPU's peak is no denominator for this one's FLOP/s
     return float(stored.get("quiet_peak_gflops") or 0)
 
+def quiet_peak(stored:float, runs:list)->float:
+    "The machine's best matmul peak (GFLOP/s) so far: `stored` (see `stored_peak`) or the probe of any run in `runs` that got its cores"
+    return max([stored] + [r["peak_gflops"] for r in runs if not r["contended"]])
+
 def write_result(name:str, result:dict)->Path:
     "results/<name>.json, with the commit and the machine, written atomically"
     RESULTS.mkdir(parents=True, exist_ok=True)

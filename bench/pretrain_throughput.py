@@ -17,7 +17,7 @@ trains; the file keeps the best). Prints a table and writes bench/results/pretra
 import argparse, json, os, subprocess, sys, tempfile, time
 from pathlib import Path
 import numpy as np
-from common import contended, slow_host, stored_peak, write_result
+from common import contended, quiet_peak, slow_host, stored_peak, write_result
 
 SHAPE = dict(vocab_size=8192, n_positions=256, n_embd=256, n_layer=4, n_head=4)
 BATCH, T = 16, 256
@@ -94,8 +94,8 @@ def main():
             subprocess.run([sys.executable, __file__, "--steps", str(a.steps), "--worker", k, str(tf.path), str(out)], check=True,
                            env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
             runs.append({**json.loads(out.read_text()), "round": r})
-    def host_peak():                                      # this machine's best matmul peak so far, from runs that got their cores
-        return max([stored_peak("pretrain_throughput")] + [x["peak_gflops"] for x in runs if not x["contended"]])
+    stored = stored_peak("pretrain_throughput")
+    host_peak = lambda: quiet_peak(stored, runs)          # this machine's best matmul peak so far
     quiet = lambda k: [x for x in runs if x["kind"] == k and not x["contended"] and not slow_host(x["peak_gflops"], host_peak())]
     for r in range(a.rounds): round_(r, kinds)
     for r in range(a.rounds, a.rounds + a.extra):
